@@ -1,0 +1,36 @@
+# Два главных входа: `make run` (выполнить курс) и `make test` (все проверки).
+# Обе цели сами создают .venv и ставят проект на чистой машине.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+KERNEL := vae-course
+export MPLBACKEND ?= Agg
+
+.PHONY: setup run test lab lint unit nbval clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (VAE course)"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+lint: setup
+	$(BIN)/ruff check course_utils tests notebooks
+
+unit: setup
+	$(BIN)/python -m pytest tests
+
+nbval: setup
+	COURSE_FAST=1 COURSE_DATA=sample $(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
+
+test: lint unit nbval
+
+lab: setup
+	$(BIN)/jupyter lab notebooks
+
+clean:
+	rm -rf build
