@@ -29,6 +29,10 @@ nbval: setup
 
 test: lint unit nbval
 
+# Выполняет все ноутбуки на встроенных данных (полные эпохи; COURSE_FAST=1 — быстро).
+run: setup
+	COURSE_DATA=$${COURSE_DATA:-sample} $(BIN)/python -m course_utils.run_notebooks
+
 lab: setup
 	$(BIN)/jupyter lab notebooks
 
