@@ -5,7 +5,6 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 KERNEL := vae-course
-export MPLBACKEND ?= Agg
 
 .PHONY: setup run test lab lint unit nbval clean
 
