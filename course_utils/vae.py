@@ -76,9 +76,7 @@ def kl_divergence(z_mean, z_log_var):
     Замкнутый вид: ``-1/2 * sum(1 + log sigma^2 - mu^2 - sigma^2)`` по измерениям
     скрытого пространства (последняя ось).
     """
-    return -0.5 * ops.sum(
-        1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1
-    )
+    return -0.5 * ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
 
 
 def _per_image_mean(values):
