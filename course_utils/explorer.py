@@ -1,0 +1,212 @@
+"""Интерактивный исследователь двумерного скрытого пространства VAE.
+
+:func:`latent_explorer` рисует статический рисунок (облако кодов, выбранная точка и её
+декодированное изображение — он виден везде, даже где виджеты не работают) и возвращает
+панель ipywidgets: два ползунка ``z₁``, ``z₂`` выбирают точку скрытого пространства,
+картинка под ними — то, во что декодер превращает эту точку.
+
+Соглашение для браузерных тестов: картинка — ``ipywidgets.Image`` (PNG) с классом
+``vae-explorer-image``, ползунки — ``ipywidgets.FloatSlider`` с классом
+``vae-explorer-slider`` и подписями ``z₁``, ``z₂``; картинка обновляется в обработчике
+``observe`` на ``value``.
+"""
+
+from __future__ import annotations
+
+import io
+
+import ipywidgets as widgets
+import numpy as np
+
+__all__ = ["latent_explorer", "decode_line", "to_png", "ExplorerBox"]
+
+SLIDER_CLASS = "vae-explorer-slider"
+IMAGE_CLASS = "vae-explorer-image"
+BOX_CLASS = "vae-explorer"
+
+
+def _decode(decoder, points):
+    """Декодирует точки ``(n, 2)`` одним вызовом модели; numpy ``(n, h, w, c)``."""
+    import keras
+
+    points = np.asarray(points, dtype="float32")
+    return np.asarray(keras.ops.convert_to_numpy(decoder(points, training=False)))
+
+
+def _latent_dim(decoder):
+    shape = getattr(decoder, "input_shape", None)
+    if not isinstance(shape, tuple) or len(shape) != 2:
+        raise ValueError(
+            "latent_explorer ожидает декодер Keras с одним входом формы (batch, 2), "
+            f"получен вход {shape!r}."
+        )
+    return shape[-1]
+
+
+def to_png(image, cmap="gray_r", size=160):
+    """PNG-байты изображения ``(h, w)``, ``(h, w, 1)`` или ``(h, w, 3)`` со значениями 0..1.
+
+    Серое изображение раскрашивается как в ``display``: при ``cmap="gray_r"`` 1 — чёрный,
+    при ``"gray"`` 1 — белый. Картинка увеличивается до ``size`` пикселей по большей
+    стороне без сглаживания (видны настоящие пиксели).
+    """
+    from PIL import Image
+
+    image = np.clip(np.asarray(image, dtype="float32"), 0.0, 1.0)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.ndim == 2:
+        if cmap not in ("gray", "gray_r", "Greys"):
+            raise ValueError(
+                f"to_png: палитра {cmap!r} не поддерживается, возьмите 'gray' или 'gray_r'."
+            )
+        if cmap != "gray":
+            image = 1.0 - image
+    elif image.ndim != 3 or image.shape[-1] != 3:
+        raise ValueError(
+            f"to_png: ожидалось изображение (h, w), (h, w, 1) или (h, w, 3), получено {image.shape}."
+        )
+    pil = Image.fromarray(np.round(image * 255).astype("uint8"))
+    scale = max(1, size // max(pil.size))
+    pil = pil.resize((pil.size[0] * scale, pil.size[1] * scale), Image.NEAREST)
+    buffer = io.BytesIO()
+    pil.save(buffer, format="png")
+    return buffer.getvalue()
+
+
+def decode_line(decoder, start, end, n=10):
+    """Точки отрезка от ``start`` до ``end`` (оба конца включены) и их декодирование.
+
+    Возвращает ``(points, images)``; все ``n`` точек декодируются одним вызовом.
+    """
+    if not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"decode_line: n должно быть целым числом >= 2, получено {n!r}.")
+    start, end = np.asarray(start, dtype="float32"), np.asarray(end, dtype="float32")
+    t = np.linspace(0.0, 1.0, n, dtype="float32")[:, None]
+    points = (1.0 - t) * start + t * end
+    return points, _decode(decoder, points)
+
+
+def _static_figure(point, image, embeddings, labels, z_range, cmap):
+    import matplotlib.pyplot as plt
+
+    fig, (ax_space, ax_image) = plt.subplots(
+        1, 2, figsize=(10, 4.5), gridspec_kw={"width_ratios": [1.2, 1]}
+    )
+    if embeddings is not None:
+        ax_space.scatter(
+            embeddings[:, 0],
+            embeddings[:, 1],
+            c=labels if labels is not None else "grey",
+            cmap="rainbow" if labels is not None else None,
+            s=3,
+            alpha=0.5,
+        )
+    ax_space.scatter([point[0]], [point[1]], marker="*", s=300, c="black", edgecolors="white")
+    ax_space.set_xlim(*z_range)
+    ax_space.set_ylim(*z_range)
+    ax_space.set_xlabel("z₁")
+    ax_space.set_ylabel("z₂")
+    ax_space.set_title("Скрытое пространство и выбранная точка")
+    if image.shape[-1] == 1:
+        ax_image.imshow(image[..., 0], cmap=cmap, vmin=0, vmax=1)
+    else:
+        ax_image.imshow(np.clip(image, 0, 1))
+    ax_image.set_title(f"Декодер в точке z = ({point[0]:.2f}, {point[1]:.2f})")
+    ax_image.axis("off")
+    fig.tight_layout()
+    plt.show()
+    plt.close(fig)
+
+
+def latent_explorer(
+    decoder,
+    z_range=(-3.0, 3.0),
+    initial=(0.0, 0.0),
+    embeddings=None,
+    labels=None,
+    step=0.05,
+    cmap="gray_r",
+    image_size=160,
+    show_static=True,
+):
+    """Исследователь двумерного скрытого пространства: ползунки ``z₁``, ``z₂`` -> картинка.
+
+    Аргументы:
+        decoder: декодер Keras ``(batch, 2) -> изображения`` со значениями 0..1.
+        z_range: границы ползунков ``(min, max)``.
+        initial: начальная точка ``(z1, z2)``.
+        embeddings, labels: необязательное облако кодов ``(n, 2)`` и их метки — рисуются
+            на статическом рисунке для ориентира.
+        step: шаг ползунков.
+        cmap: ``"gray_r"`` (как ``display``) или ``"gray"`` для серых изображений.
+        image_size: размер картинки в пикселях.
+        show_static: сначала показать статический рисунок (виден и там, где виджеты не
+            отображаются: на GitHub, в PDF).
+
+    Возвращает панель ``ipywidgets.VBox`` (её нужно вывести последней строкой ячейки).
+    У панели есть атрибуты ``sliders`` (два ``FloatSlider``), ``image`` (``Image``),
+    ``label`` и ``decode(z1, z2)``.
+    """
+    if _latent_dim(decoder) != 2:
+        raise ValueError(
+            f"latent_explorer работает с двумерным скрытым пространством, а вход декодера "
+            f"имеет размерность {_latent_dim(decoder)}. Для многомерного пространства "
+            "исследуйте отрезки между точками с помощью decode_line."
+        )
+    low, high = (float(v) for v in z_range)
+    if not low < high:
+        raise ValueError(f"z_range={z_range!r}: нужна пара (min, max) с min < max.")
+    initial = [float(np.clip(v, low, high)) for v in initial]
+    if embeddings is not None:
+        embeddings = np.asarray(embeddings)
+        if embeddings.ndim != 2 or embeddings.shape[1] != 2:
+            raise ValueError(f"embeddings: нужен массив (n, 2), получена форма {embeddings.shape}.")
+
+    first_image = _decode(decoder, [initial])[0]
+    if show_static:
+        _static_figure(initial, first_image, embeddings, labels, (low, high), cmap)
+
+    sliders = []
+    for name, value in zip(("z₁", "z₂"), initial):
+        slider = widgets.FloatSlider(
+            value=value,
+            min=low,
+            max=high,
+            step=step,
+            description=name,
+            continuous_update=True,
+            readout_format=".2f",
+        )
+        slider.add_class(SLIDER_CLASS)
+        sliders.append(slider)
+    image = widgets.Image(
+        value=to_png(first_image, cmap, image_size), format="png", width=image_size
+    )
+    image.add_class(IMAGE_CLASS)
+    label = widgets.Label(value=_caption(*initial))
+
+    def update(_change=None):
+        z1, z2 = (s.value for s in sliders)
+        image.value = to_png(_decode(decoder, [[z1, z2]])[0], cmap, image_size)
+        label.value = _caption(z1, z2)
+
+    for slider in sliders:
+        slider.observe(update, names="value")
+
+    box = ExplorerBox(children=[widgets.VBox(sliders + [label]), image])
+    box.add_class(BOX_CLASS)
+    box.sliders, box.image, box.label = sliders, image, label
+    box.decode = lambda z1, z2: _decode(decoder, [[z1, z2]])[0]
+    return box
+
+
+def _caption(z1, z2):
+    return f"z = ({z1:.2f}, {z2:.2f})"
+
+
+class ExplorerBox(widgets.VBox):
+    """Панель исследователя; понятный текст там, где виджеты не отображаются."""
+
+    def __repr__(self):
+        return "Исследователь скрытого пространства (ползунки z₁, z₂ работают в Jupyter с ядром)"
