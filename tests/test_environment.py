@@ -1,0 +1,121 @@
+"""environment.yml (conda) и pyproject.toml описывают один и тот же набор пакетов."""
+
+import re
+
+import pytest
+import yaml
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from course_utils.config import REPO_ROOT
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    tomllib = pytest.importorskip("tomli")
+
+ENVIRONMENT_YML = REPO_ROOT / "environment.yml"
+#: Имена на conda-forge, которые отличаются от имён на PyPI.
+CONDA_TO_PIP = {"matplotlib-base": "matplotlib", "tensorflow-cpu": "tensorflow", "pytorch": "torch"}
+#: Что есть только в conda-окружении и не является зависимостью пакета.
+CONDA_ONLY = {"python", "pip"}
+
+
+@pytest.fixture(scope="module")
+def pyproject():
+    with open(REPO_ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["project"]
+
+
+@pytest.fixture(scope="module")
+def environment():
+    return yaml.safe_load(ENVIRONMENT_YML.read_text(encoding="utf-8"))
+
+
+def pyproject_requirements(project):
+    """{имя: SpecifierSet} для dependencies и extra "dev"."""
+    lines = project["dependencies"] + project["optional-dependencies"]["dev"]
+    return {canonicalize_name(r.name): r.specifier for r in map(Requirement, lines)}
+
+
+def split_environment(environment):
+    """(conda-строки, pip-строки) из секции dependencies."""
+    conda, pip = [], []
+    for entry in environment["dependencies"]:
+        if isinstance(entry, dict):
+            pip += entry["pip"]
+        else:
+            conda.append(entry)
+    return conda, pip
+
+
+def conda_spec(line):
+    """'numpy>=1.26,<3' -> ('numpy', SpecifierSet); conda-шное 'x=1.2' -> '==1.2.*'."""
+    match = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)\s*(.*?)\s*", line)
+    name, version = match.groups()
+    if re.fullmatch(r"=[^=<>!,]+", version):
+        version = f"={version}.*" if version.count(".") < 2 else f"={version}"
+    name = CONDA_TO_PIP.get(name, name)
+    return canonicalize_name(name), SpecifierSet(version)
+
+
+def environment_requirements(environment):
+    conda, pip = split_environment(environment)
+    found = {}
+    for line in conda:
+        name, spec = conda_spec(line)
+        if name not in CONDA_ONLY:
+            assert name not in found, f"{name} указан в environment.yml дважды"
+            found[name] = spec
+    for line in pip:
+        if line.startswith("-"):
+            continue  # -e .[dev]: сам пакет, проверяется отдельно
+        requirement = Requirement(line)
+        name = canonicalize_name(requirement.name)
+        assert name not in found, f"{name} указан в environment.yml дважды"
+        found[name] = requirement.specifier
+    return found
+
+
+def test_same_package_names(pyproject, environment):
+    expected = set(pyproject_requirements(pyproject))
+    listed = set(environment_requirements(environment))
+    assert listed - expected == set(), "в environment.yml лишние пакеты"
+    assert expected - listed == set(), "в environment.yml не хватает пакетов из pyproject.toml"
+
+
+def test_same_version_bounds(pyproject, environment):
+    listed = environment_requirements(environment)
+    for name, spec in pyproject_requirements(pyproject).items():
+        assert listed[name] == spec, f"{name}: environment.yml {listed[name]}, pyproject {spec}"
+
+
+def test_python_version_allowed_by_pyproject(pyproject, environment):
+    conda, _ = split_environment(environment)
+    (python,) = [line for line in conda if conda_spec(line)[0] == "python"]
+    version = re.search(r"\d+(\.\d+)*", python).group()
+    assert Version(version) in SpecifierSet(pyproject["requires-python"])
+
+
+def test_installs_the_course_package_with_dev_extra(environment):
+    _, pip = split_environment(environment)
+    assert any(re.fullmatch(r"-e \.\[dev\]", line.strip()) for line in pip)
+    assert environment["channels"] == ["conda-forge"]
+
+
+def test_every_package_line_says_who_needs_it():
+    in_dependencies = False
+    for line in ENVIRONMENT_YML.read_text(encoding="utf-8").splitlines():
+        if line.startswith("dependencies:"):
+            in_dependencies = True
+            continue
+        stripped = line.strip()
+        if not in_dependencies or not stripped.startswith("- ") or stripped.endswith(":"):
+            continue
+        name = re.split(r"[=<>!\s\[#]", stripped[2:], maxsplit=1)[0]
+        if name in CONDA_ONLY:
+            continue
+        comment = line.split("#", 1)[1] if "#" in line else ""
+        assert re.search(r"\b0[1-4]\b|tests", comment), f"нет комментария, кому нужен: {line!r}"
