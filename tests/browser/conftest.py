@@ -1,0 +1,76 @@
+"""Фикстуры браузерных тестов: сервер JupyterLab, headless Chromium и выполненный ноутбук.
+
+Сервер и браузер останавливаются всегда, и при упавшей проверке (finally).
+Без Chromium или Playwright (ноутбук студента) тесты пропускаются с понятной причиной.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from browser_helpers import (
+    CHROMIUM_ARGS,
+    VIEWPORT,
+    close_notebook,
+    notebook_sources,
+    open_notebook,
+    require_browser_tools,
+    run_all_cells,
+    start_lab_server,
+    stop_process_tree,
+)
+
+
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory):
+    require_browser_tools()
+    proc, server = start_lab_server(tmp_path_factory.mktemp("jupyterlab"))
+    try:
+        yield server
+    finally:
+        stop_process_tree(proc)
+
+
+@pytest.fixture(scope="session")
+def browser_context(lab_server, tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    context = None
+    try:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=shutil.which("chromium") or shutil.which("chromium-browser"),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport=VIEWPORT,
+            locale="ru-RU",
+        )
+        yield context
+    finally:
+        try:
+            if context is not None:
+                context.close()
+        finally:
+            pw.stop()
+
+
+@pytest.fixture(scope="module", params=notebook_sources()[1], ids=lambda r: Path(r).stem)
+def notebook(request, lab_server, browser_context):
+    """Ноутбук, открытый в JupyterLab и выполненный целиком (версия для студента — только открыта).
+
+    Область — модуль с параметром: pytest выполняет все тесты одного ноутбука подряд,
+    затем закрывает его и гасит ядро.
+    """
+    nb = open_notebook(browser_context, lab_server, request.param)
+    try:
+        if not nb.student_version:
+            try:
+                run_all_cells(nb)
+            except AssertionError as exc:  # тест покажет это вместе со сводкой ячеек
+                nb.run_error = str(exc)
+        yield nb
+    finally:
+        close_notebook(nb)

@@ -1,0 +1,180 @@
+"""Курс глазами студента: каждый ноутбук в JupyterLab в настоящем браузере (headless Chromium).
+
+Фикстура `notebook` (conftest.py) открывает ноутбук и выполняет Run All Cells в профиле CI;
+тесты проверяют то, что видно на странице: все ячейки выполнены, ошибок нет, графики
+нарисованы картинками, русский текст отрисован как разметка, а виджеты-исследователи
+(ползунок `vae-explorer-slider` -> картинка `vae-explorer-image`) меняют картинку.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import pytest
+from browser_helpers import cell_source, notebook_sources
+
+from course_utils.config import REPO_ROOT
+
+CYRILLIC = re.compile(r"[А-Яа-яЁё]")
+STDERR_MIME = "application/vnd.jupyter.stderr"
+# Предупреждения, которых не должно быть в выводе (см. brief: ни ошибок, ни deprecation).
+BAD_WARNING = re.compile(r"\b(?:Deprecation|PendingDeprecation|Future)Warning\b")
+SLIDER = ".vae-explorer-slider"
+IMAGE = "img.vae-explorer-image, .vae-explorer-image img"
+WIDGET_NOTEBOOKS = {"02": "латентное пространство Fashion-MNIST", "03": "атрибуты и морфинг лиц"}
+
+
+def _markdown_headings(source: str) -> int:
+    """Сколько заголовков `# ...` в markdown-ячейке (вне блоков кода)."""
+    count, fenced = 0, False
+    for line in source.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced and re.match(r"#{1,6}\s+\S", line):
+            count += 1
+    return count
+
+
+def _expects_figure(cell: dict) -> bool:
+    """Ячейка рисует график: в сохранённом выводе есть PNG или она сама вызывает plt.show()."""
+    committed = any("image/png" in out.get("data", {}) for out in cell.get("outputs", []))
+    source = cell_source(cell)
+    shows = "plt.show()" in source and not re.search(r"^\s*def ", source, re.M)
+    return committed or shows
+
+
+def test_notebook_runs_and_renders(notebook):
+    nb = notebook
+    problems: list[str] = []
+    if nb.run_error:
+        problems.append(f"Run All не завершился: {nb.run_error}")
+    elif not nb.student_version and nb.run_result != {"ok": True}:
+        problems.append(f"Run All остановился на ошибке: {nb.run_result}")
+    nb.page.locator(".jp-Cell").first.scroll_into_view_if_needed()
+    nb.screenshot("")
+    summary = nb.summary()
+    assert len(summary) == len(nb.cells), "число ячеек на странице не совпало с файлом"
+
+    for dom, cell in zip(summary, nb.cells):
+        where = f"ячейка {dom['index']} ({cell['cell_type']})"
+        source = cell_source(cell)
+        if cell["cell_type"] == "code" and not nb.student_version:
+            if source.strip() and not re.fullmatch(r"\[\d+\]:", dom["prompt"]):
+                problems.append(f"{where}: не выполнена, подсказка {dom['prompt']!r}")
+            problems += [f"{where}: ошибка {err}" for err in dom["errors"]]
+            for out in dom["outputs"]:
+                if out["mime"] == STDERR_MIME and "Traceback" in out["text"]:
+                    problems.append(f"{where}: на странице traceback:\n{out['text'][:1500]}")
+                if BAD_WARNING.search(out["text"]):
+                    problems.append(f"{where}: предупреждение в выводе:\n{out['text'][:800]}")
+            if _expects_figure(cell) and not any(out["imgs"] for out in dom["outputs"]):
+                problems.append(f"{where}: график не нарисован (нет <img> в выводе)")
+        elif cell["cell_type"] == "markdown" and source.strip():
+            if not dom["rendered"]:
+                problems.append(f"{where}: markdown не отрисован")
+            if len(dom["headings"]) < _markdown_headings(source):
+                problems.append(f"{where}: заголовки не отрисованы: {dom['headings']}")
+            problems += [f"{where}: сырой заголовок {t!r}" for t in dom["rawHashLines"]]
+
+    h1 = [h["text"] for d in summary for h in d["headings"] if h["level"] == 1]
+    if not any(CYRILLIC.search(t) for t in h1):
+        problems.append(f"нет заголовка h1 на русском: {h1}")
+
+    figure = nb.page.locator(".jp-OutputArea-output img").first
+    if figure.count():
+        figure.scroll_into_view_if_needed()
+        nb.screenshot("-figure")
+    assert not problems, f"{nb.relpath}:\n" + "\n".join(problems)
+
+
+# ---------------------------------------------------------------- виджеты
+
+
+IMAGE_DIGESTS_JS = """
+async (selector) => Promise.all(Array.from(document.querySelectorAll(selector)).map(async img => {
+  if (!img.src) return '';
+  const bytes = await (await fetch(img.src)).arrayBuffer();
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
+  return Array.from(new Uint8Array(digest)).map(b => b.toString(16).padStart(2, '0')).join('');
+}))
+"""
+
+
+def _image_digests(page) -> list[str]:
+    """Содержимое (SHA-256 байтов) каждой картинки-исследователя: src бывает blob-URL."""
+    return page.evaluate(IMAGE_DIGESTS_JS, IMAGE)
+
+
+def _move_slider(slider, page) -> tuple[str, str]:
+    """Сдвинуть ползунок клавишами, как студент с клавиатуры; вернуть (было, стало)."""
+    handle = slider.locator(".noUi-handle").first
+    handle.scroll_into_view_if_needed()
+    lo = float(handle.get_attribute("aria-valuemin"))
+    hi = float(handle.get_attribute("aria-valuemax"))
+    start = float(handle.get_attribute("aria-valuenow"))
+    key = "ArrowLeft" if start - lo > hi - start else "ArrowRight"  # туда, где больше места
+    handle.focus()
+    for _ in range(50):
+        handle.press(key)
+        page.wait_for_timeout(50)
+        if abs(float(handle.get_attribute("aria-valuenow")) - start) >= 0.25 * (hi - lo):
+            break
+    return str(start), handle.get_attribute("aria-valuenow")
+
+
+def test_explorer_widgets_update(notebook):
+    nb = notebook
+    required = nb.stem[:2] in WIDGET_NOTEBOOKS and nb.relpath.startswith("notebooks/")
+    if nb.student_version:
+        pytest.skip(f"{nb.relpath}: версия для студента не выполняется / student version")
+    page = nb.page
+    sliders = page.locator(SLIDER)
+    if not required and sliders.count() == 0:
+        pytest.skip(f"в {nb.relpath} нет виджетов-исследователей / no explorer widgets")
+    assert not nb.run_error and nb.run_result == {"ok": True}, (
+        f"{nb.relpath} не выполнился, виджеты не проверить: {nb.run_error or nb.run_result}"
+    )
+    assert sliders.count() > 0, (
+        f"{nb.relpath}: нет отрисованного ползунка с классом vae-explorer-slider "
+        "(ipywidgets.FloatSlider + add_class) — виджет не показан или не по соглашению"
+    )
+    assert page.locator(IMAGE).count() > 0, (
+        f"{nb.relpath}: нет картинки с классом vae-explorer-image (ipywidgets.Image + add_class)"
+    )
+    for i in range(sliders.count()):
+        slider = sliders.nth(i)
+        label = slider.locator(".widget-label").first.inner_text().strip() or f"#{i}"
+        output = slider.locator("xpath=ancestor::div[contains(@class,'jp-OutputArea-output')][1]")
+        output.scroll_into_view_if_needed()
+        nb.screenshot(f"-widget{i}-before", output)
+        before = _image_digests(page)
+        was, now = _move_slider(slider, page)
+        assert was != now, (
+            f"ползунок {label!r} не сдвинулся с клавиатуры ({was}) — проблема теста, не виджета"
+        )
+        deadline = time.monotonic() + 60
+        while _image_digests(page) == before and time.monotonic() < deadline:
+            page.wait_for_timeout(500)
+        page.wait_for_timeout(1000)  # дать дорисоваться последнему обновлению
+        nb.screenshot(f"-widget{i}-after", output)
+        assert _image_digests(page) != before, (
+            f"{nb.relpath}: ползунок {label!r} сдвинут {was} -> {now}, "
+            "но ни одна картинка vae-explorer-image не изменилась за 60 с"
+        )
+
+
+@pytest.mark.parametrize("prefix", sorted(WIDGET_NOTEBOOKS))
+def test_widget_notebook_is_checked(prefix):
+    """Ноутбуки 02 и 03 с виджетами попадают в браузерные тесты (или явно пропущены)."""
+    found = sorted((REPO_ROOT / "notebooks").glob(f"{prefix}_*.ipynb"))
+    if not found:
+        pytest.skip(
+            f"Ноутбук {prefix} ({WIDGET_NOTEBOOKS[prefix]}) ещё не написан / "
+            f"notebook {prefix} does not exist yet"
+        )
+    if os.environ.get("COURSE_BROWSER_NOTEBOOKS"):
+        pytest.skip("COURSE_BROWSER_NOTEBOOKS задан: проверяются другие ноутбуки")
+    checked = notebook_sources()[1]
+    assert all(p.relative_to(REPO_ROOT).as_posix() in checked for p in found)
