@@ -37,3 +37,9 @@ lab: setup
 
 clean:
 	rm -rf build
+
+# Курс глазами студента: каждый ноутбук в JupyterLab в headless Chromium (tests/browser).
+# Нужны Chromium (apt-get install chromium) и playwright из .[dev]; без них тесты пропускаются.
+.PHONY: test-browser
+test-browser: setup
+	$(BIN)/python -m pytest -p no:cacheprovider tests/browser
