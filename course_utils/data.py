@@ -77,7 +77,7 @@ def load_fashion_mnist():
     :func:`course_utils.config.cache_dir`), сами файлы пользователя не меняются.
     """
     if use_sample_data():
-        return _fashion_mnist_from_folder(SAMPLE_DATA_DIR / "fashion-mnist")
+        return _fashion_mnist_from_folder(_sample_path("fashion-mnist"))
     folder = local_datasets_dir()
     if folder is not None:
         return _fashion_mnist_from_folder(folder / "fashion-mnist")
@@ -193,7 +193,7 @@ def load_cifar10(classes=None):
     """
     keep = check_cifar10_classes(classes)
     if use_sample_data():
-        data = read_cifar10_archive(CIFAR10_SAMPLE_ARCHIVE)
+        data = read_cifar10_archive(_sample_path(CIFAR10_SAMPLE_ARCHIVE.name))
     elif (folder := local_datasets_dir()) is not None:
         data = read_cifar10_archive(folder / CIFAR10_ARCHIVE_IN_FOLDER)
     else:
@@ -310,6 +310,19 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
 
 # --------------------------------------------------------------------------- общее
+
+
+def _sample_path(name):
+    """Путь внутри ``data/``; понятная ошибка, если встроенных данных нет."""
+    path = SAMPLE_DATA_DIR / name
+    if not path.exists():
+        raise FileNotFoundError(
+            f"COURSE_DATA=sample: встроенные данные не найдены ({path}). Они лежат в папке "
+            "data/ клона репозитория курса (git clone), а в пакет, установленный через pip, "
+            "не входят. Склонируйте репозиторий и установите его: pip install -e ., "
+            "или уберите COURSE_DATA, чтобы скачать наборы из интернета."
+        )
+    return path
 
 
 def _download(name, load_data):

@@ -291,3 +291,11 @@ def test_cifar10_missing_archive(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_DATA", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="Архив CIFAR-10 не найден.*COURSE_DATA=sample"):
         data.load_cifar10()
+
+
+@pytest.mark.parametrize("loader", ["load_fashion_mnist", "load_cifar10"])
+def test_sample_missing_explains_where_it_lives(monkeypatch, tmp_path, course_cache, loader):
+    monkeypatch.setenv("COURSE_DATA", "sample")
+    monkeypatch.setattr(data, "SAMPLE_DATA_DIR", tmp_path / "no-data")
+    with pytest.raises(FileNotFoundError, match="COURSE_DATA=sample: встроенные данные не найдены"):
+        getattr(data, loader)()
