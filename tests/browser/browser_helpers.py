@@ -8,7 +8,9 @@
 Переменные окружения (необязательные):
 - COURSE_BROWSER_NOTEBOOKS — папка с ноутбуками вместо notebooks/ (для отладки харнесса);
 - COURSE_BROWSER_TIMEOUT — сколько секунд ждать выполнения одного ноутбука (по умолчанию 900);
-- COURSE_BROWSER_SCREENSHOTS — куда класть скриншоты (по умолчанию build/screenshots).
+- COURSE_BROWSER_SCREENSHOTS — куда класть скриншоты (по умолчанию build/screenshots);
+- COURSE_BROWSER_FULL=1 — полный профиль вместо CI (без COURSE_FAST, COURSE_DATA как задан):
+  долго, только для скриншотов README.
 """
 
 from __future__ import annotations
@@ -176,9 +178,11 @@ def start_lab_server(tmp: Path) -> tuple[subprocess.Popen, LabServer]:
     env = dict(os.environ)
     # С MPLBACKEND=Agg ядро не включает inline-бэкенд и графики не появляются.
     env.pop("MPLBACKEND", None)
+    if os.environ.get("COURSE_BROWSER_FULL") == "1":
+        env.pop("COURSE_FAST", None)  # полный профиль, данные — из COURSE_DATA как есть
+    else:
+        env.update(COURSE_FAST="1", COURSE_DATA="sample")  # профиль CI
     env.update(
-        COURSE_FAST="1",
-        COURSE_DATA="sample",
         JUPYTER_CONFIG_DIR=str(config_dir),
         JUPYTERLAB_SETTINGS_DIR=str(config_dir / "lab" / "user-settings"),
         JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),

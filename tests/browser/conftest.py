@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -23,14 +24,21 @@ from browser_helpers import (
 )
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"сигнал {signum}")
+
+
 @pytest.fixture(scope="session")
 def lab_server(tmp_path_factory):
     require_browser_tools()
+    # SIGTERM (таймаут CI) -> KeyboardInterrupt: pytest всё равно выполнит finally ниже.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     proc, server = start_lab_server(tmp_path_factory.mktemp("jupyterlab"))
     try:
         yield server
     finally:
         stop_process_tree(proc)
+        signal.signal(signal.SIGTERM, previous)
 
 
 @pytest.fixture(scope="session")

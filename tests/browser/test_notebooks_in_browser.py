@@ -86,6 +86,8 @@ def test_notebook_runs_and_renders(notebook):
     if figure.count():
         figure.scroll_into_view_if_needed()
         nb.screenshot("-figure")
+    if problems and nb.console_errors:  # подсказка для отладки, сама по себе не ошибка
+        problems.append("ошибки в консоли браузера: " + " | ".join(nb.console_errors[:5]))
     assert not problems, f"{nb.relpath}:\n" + "\n".join(problems)
 
 
