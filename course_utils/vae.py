@@ -56,7 +56,7 @@ class Sampling(layers.Layer):
     def call(self, inputs):
         z_mean, z_log_var = inputs
         epsilon = keras.random.normal(
-            ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator
+            ops.shape(z_mean), dtype=self.compute_dtype, seed=self.seed_generator
         )
         # Вся случайность — в epsilon, поэтому градиент по z_mean и z_log_var детерминирован.
         return z_mean + ops.exp(0.5 * z_log_var) * epsilon
