@@ -15,7 +15,7 @@
 в той же раскладке, с CSV из тех же 40 столбцов. Видимы и измеримы
 (:func:`attribute_score`) шесть атрибутов — :data:`RENDERED_ATTRIBUTES`:
 
-* ``Smiling`` — рот изогнут дугой вверх (иначе прямая линия);
+* ``Smiling`` — открытый рот полумесяцем, уголки вверх, видны зубы (иначе прямая линия);
 * ``Blond_Hair`` — светлые жёлтые волосы (иначе тёмно-каштановые или чёрные);
 * ``Eyeglasses`` — тёмные круглые оправы с перемычкой;
 * ``Male`` — короткая стрижка и тень щетины на подбородке (иначе длинные волосы);
@@ -72,7 +72,7 @@ CSV_NAME = "list_attr_celeba.csv"
 KAGGLE_DATASET = "jessicali9530/celeba-dataset"
 SAMPLE_SIZE = 4000  # изображений в сгенерированном наборе по умолчанию
 SAMPLE_SEED = 2024
-_GENERATOR_VERSION = 1
+_GENERATOR_VERSION = 2
 _MANIFEST = "manifest.json"
 _W, _H = 178, 218  # размер изображений CelebA (ширина, высота)
 _IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
@@ -295,7 +295,7 @@ def _sample_parameters(n, seed):
         "dark": _DARK_HAIR[rng.integers(0, len(_DARK_HAIR), n)] + rng.uniform(-8, 8, (n, 1)),
         "hat": _HATS[rng.integers(0, len(_HATS), n)],
         "clothes": _CLOTHES[rng.integers(0, len(_CLOTHES), n)],
-        "smile": rng.uniform(7, 10, n), "flat": rng.uniform(-1.5, 1.5, n),
+        "smile": rng.uniform(13, 16, n), "flat": rng.uniform(-1.5, 1.5, n),
         "iris": rng.uniform(20, 70, n),
     }  # fmt: skip
     return attrs, params
@@ -351,16 +351,17 @@ def _draw_face(attr, p, i):
         d.line([ex - 8 * s, ey - 10 * s, ex + 8 * s, ey - 11 * s], fill=brow, width=3)
     # нос
     d.line([cx, ey + 6 * s, cx + 3 * s, cy + 0.2 * b], fill=_color(skin * 0.8), width=3)
-    # рот: улыбка — дуга уголками вверх, иначе почти прямая линия
-    my, half = cy + 0.46 * b, 0.4 * a
-    u = np.linspace(-1, 1, 15)
+    # рот: улыбка — широкий открытый рот полумесяцем с зубами, иначе узкая почти прямая линия
+    my = cy + 0.42 * b
     if attr["Smiling"]:
-        depth = p["smile"][i] * s
-        ys = my + depth * (1 - 2 * u**2)
+        half, depth = 0.52 * a, p["smile"][i] * s
+        d.chord([cx - half, my - depth, cx + half, my + depth], 0, 180, fill=(150, 30, 45))
+        d.chord([cx - 0.8 * half, my - 0.3 * depth, cx + 0.8 * half, my + 0.3 * depth], 0, 180,
+                fill=(246, 242, 236))  # fmt: skip
     else:
-        half *= 0.85
-        ys = my + p["flat"][i] * (1 - 2 * u**2)
-    d.line(list(zip(cx + half * u, ys)), fill=(150, 30, 45), width=5, joint="curve")
+        half, u = 0.3 * a, np.linspace(-1, 1, 15)
+        ys = my + 2 + p["flat"][i] * (1 - 2 * u**2)
+        d.line(list(zip(cx + half * u, ys)), fill=(150, 30, 45), width=4, joint="curve")
     # очки: тёмные круглые оправы с перемычкой и дужками
     if attr["Eyeglasses"]:
         frame, r = (24, 24, 30), 11 * s
@@ -403,7 +404,7 @@ def generate_celeba_sample(n_images=SAMPLE_SIZE, seed=SAMPLE_SEED, cache=None, v
     """Рисует офлайн-замену CelebA и возвращает её папку (аналог ``celeba-dataset``).
 
     ``n_images`` JPEG-файлов 178x218 (``000001.jpg``...) и ``list_attr_celeba.csv`` с 40
-    столбцами CelebA (-1/1) появляются в ``<cache>/celeba-sample/seed<seed>-n<n>/``
+    столбцами CelebA (-1/1) появляются в ``<cache>/celeba-sample/v<версия>-seed<seed>-n<n>/``
     (``cache`` по умолчанию — ``config.cache_dir()``). Видимы атрибуты
     :data:`RENDERED_ATTRIBUTES` (см. описание модуля), остальные столбцы — случайный шум.
 
@@ -418,7 +419,7 @@ def generate_celeba_sample(n_images=SAMPLE_SIZE, seed=SAMPLE_SEED, cache=None, v
         raise ValueError(f"n_images={n_images}: нужно хотя бы одно изображение.")
     n_images = int(n_images)
     base = Path(cache if cache is not None else config.cache_dir()) / "celeba-sample"
-    target = base / f"seed{seed}-n{n_images}"
+    target = base / f"v{_GENERATOR_VERSION}-seed{seed}-n{n_images}"
     manifest = _manifest(n_images, seed)
     if _is_complete(target, manifest):
         return target
@@ -499,28 +500,19 @@ def _cheeks(values):
     return ((left + right) / 2)[:, 0]
 
 
-def _smile_curvature(x):
-    """Изгиб рта: насколько уголки выше середины (в строках 64x64). Улыбка > 0.
+def _mouth_mass(x):
+    """«Масса» рта: сумма превышения красноты (R - G) над щеками в окне вокруг рта.
 
-    Рот ищется по цвету: губы заметно краснее кожи (R - G), а волосы, щетина и фон —
-    нет. По самым красным пикселям окна вокруг рта подбирается парабола
-    «строка = c + k * (столбец - центр)^2»; улыбка — уголки выше середины, k < 0.
+    Губы заметно краснее кожи, а волосы, щетина и фон — нет. Открытый улыбающийся рот
+    в несколько раз больше тонкой линии сомкнутых губ. Размытие (как у выходов VAE)
+    почти не меняет сумму, только распределяет её по соседним пикселям.
     """
     redness = (x[..., 0] - x[..., 1])[..., None]
-    excess = (redness[:, 38:52, 20:45, 0] - _cheeks(redness)[:, None, None])
-    peak = excess.max(axis=(1, 2), keepdims=True)
-    w = np.clip(excess - 0.5 * np.maximum(peak, 1e-3), 0, None)
-    rows = np.arange(w.shape[1], dtype="float32")[None, :, None]
-    cols = np.arange(w.shape[2], dtype="float32")[None, None, :]
-    total = w.sum(axis=(1, 2)) + 1e-8
-    c0 = (w * cols).sum(axis=(1, 2)) / total
-    q = (cols - c0[:, None, None]) ** 2
-    q_mean = (w * q).sum(axis=(1, 2)) / total
-    r_mean = (w * rows).sum(axis=(1, 2)) / total
-    cov = (w * (q - q_mean[:, None, None]) * (rows - r_mean[:, None, None])).sum(axis=(1, 2))
-    var = (w * (q - q_mean[:, None, None]) ** 2).sum(axis=(1, 2)) + 1e-8
-    # наклон по квадрату смещения, умноженный на квадрат полуширины рта (~6.5 столбца)
-    return -(cov / var) * 6.5**2
+    cheek = _cheeks(redness)
+    excess = redness[:, 38:53, 20:45, 0] - cheek[:, None, None]
+    # в долях превышения краски губ (R - G = 120/255) над кожей: светлая кожа не в счёт
+    scale = np.maximum(120 / 255 - cheek, 0.1)
+    return np.clip(excess - 0.03, 0, None).sum(axis=(1, 2)) / scale
 
 
 def attribute_score(images, attribute):
@@ -529,7 +521,7 @@ def attribute_score(images, attribute):
     ``images`` — ``(batch, H, W, 3)`` или одно изображение, 0..1 (или 0..255); если размер
     не 64x64, изображения уменьшаются до него. Чем больше число, тем сильнее атрибут:
 
-    * ``Smiling`` — насколько уголки рта выше его середины (строк при 64x64);
+    * ``Smiling`` — размер рта: сумма превышения красноты ``R - G`` над щеками вокруг рта;
     * ``Blond_Hair`` — средняя «желтизна» ``max(G - B - 0.15, 0)`` по кадру;
     * ``Eyeglasses`` — насколько полоса глаз темнее щёк (оправы);
     * ``Male`` — насколько низ лица синее щёк (B - R; серо-синяя щетина);
@@ -550,14 +542,16 @@ def attribute_score(images, attribute):
     bright = x.mean(axis=-1, keepdims=True)
     cheek = _cheeks(bright)
     if attribute == "Smiling":
-        score = _smile_curvature(x)
+        score = _mouth_mass(x)
     elif attribute == "Blond_Hair":
         score = np.clip(x[..., 1] - x[..., 2] - 0.15, 0, None).mean(axis=(1, 2))
     elif attribute == "Eyeglasses":
         score = cheek - _region(bright, (28, 34), (22, 42))[:, 0]
     elif attribute == "Male":
-        blueness = (x[..., 2] - x[..., 0])[..., None]
-        score = _region(blueness, (43, 50), (24, 40))[:, 0] - _cheeks(blueness)
+        blueness = x[..., 2] - x[..., 0]
+        excess = blueness - _cheeks(blueness[..., None])[:, None, None]
+        # только «синее кожи»: губы (краснее кожи) не вычитаются из щетины
+        score = np.clip(excess[:, 43:53, 20:45], 0, None).mean(axis=(1, 2))
     elif attribute == "Wearing_Hat":
         score = 1.0 - _region(bright, (2, 7), (24, 40))[:, 0]
     else:  # Pale_Skin

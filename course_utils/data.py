@@ -342,3 +342,4 @@ def _download(name, load_data):
 # (их пишет помощник «faces»). Чтобы всё загружалось из одного модуля, он добавит
 # здесь, в самом конце файла, одну строку реэкспорта:
 # from course_utils.celeba import load_celeba, load_celeba_labelled  # noqa: E402,F401
+from course_utils.celeba import load_celeba, load_celeba_labelled  # noqa: E402,F401
