@@ -240,6 +240,16 @@ def start_lab_server(tmp: Path) -> tuple[subprocess.Popen, LabServer]:
 # Сводка того, что видно на странице, по ячейкам в порядке ноутбука.
 SUMMARY_JS = """
 () => {
+  // Текст разметки без кода и уже отрисованных формул (MathJax): там TeX законен.
+  const proseText = (root) => {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
+      acceptNode: n => n.parentElement.closest('code, pre, mjx-container, .MathJax')
+        ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
+    });
+    const parts = [];
+    while (walker.nextNode()) parts.push(walker.currentNode.textContent);
+    return [parts.join('')];
+  };
   const panel = window.jupyterapp.shell.currentWidget;
   return panel.content.widgets.map((cell, i) => {
     const node = cell.node;
@@ -267,6 +277,7 @@ SUMMARY_JS = """
           .map(h => ({level: Number(h.tagName[1]), text: h.innerText.replace('¶', '').trim()})) : [],
       rawHashLines: md ? Array.from(md.querySelectorAll('p'))
           .map(p => p.innerText).filter(t => /^#{1,6}\\s/.test(t)) : [],
+      rawMath: md ? proseText(md).filter(t => /\\$[^$]*\\\\[A-Za-z]+[^$]*\\$/.test(t)) : [],
     };
   });
 }

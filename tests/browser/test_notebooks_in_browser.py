@@ -55,6 +55,11 @@ def test_notebook_runs_and_renders(notebook):
     nb.page.locator(".jp-Cell").first.scroll_into_view_if_needed()
     nb.screenshot("")
     summary = nb.summary()
+    for _ in range(10):  # MathJax рисует формулы асинхронно: дать ему закончить
+        if not any(d["rawMath"] for d in summary):
+            break
+        nb.page.wait_for_timeout(1000)
+        summary = nb.summary()
     assert len(summary) == len(nb.cells), "число ячеек на странице не совпало с файлом"
 
     for dom, cell in zip(summary, nb.cells):
@@ -77,6 +82,8 @@ def test_notebook_runs_and_renders(notebook):
             if len(dom["headings"]) < _markdown_headings(source):
                 problems.append(f"{where}: заголовки не отрисованы: {dom['headings']}")
             problems += [f"{where}: сырой заголовок {t!r}" for t in dom["rawHashLines"]]
+            if dom["rawMath"]:
+                problems.append(f"{where}: формула не отрисована (виден TeX)")
 
     h1 = [h["text"] for d in summary for h in d["headings"] if h["level"] == 1]
     if not any(CYRILLIC.search(t) for t in h1):
