@@ -523,7 +523,7 @@ def attribute_score(images, attribute):
 
     * ``Smiling`` — размер рта: сумма превышения красноты ``R - G`` над щеками вокруг рта;
     * ``Blond_Hair`` — средняя «желтизна» ``max(G - B - 0.15, 0)`` по кадру;
-    * ``Eyeglasses`` — насколько полоса глаз темнее щёк (оправы);
+    * ``Eyeglasses`` — насколько полоса глаз темнее щёк, в долях их яркости (оправы);
     * ``Male`` — насколько низ лица синее щёк (B - R; серо-синяя щетина);
     * ``Wearing_Hat`` — тёмность верхней части кадра над головой;
     * ``Pale_Skin`` — яркость щёк.
@@ -546,12 +546,13 @@ def attribute_score(images, attribute):
     elif attribute == "Blond_Hair":
         score = np.clip(x[..., 1] - x[..., 2] - 0.15, 0, None).mean(axis=(1, 2))
     elif attribute == "Eyeglasses":
-        score = cheek - _region(bright, (28, 34), (22, 42))[:, 0]
+        # в долях яркости щёк: на тёмной коже оправа темнит меньше, чем на светлой
+        score = 1.0 - _region(bright, (28, 34), (20, 44))[:, 0] / np.maximum(cheek, 0.05)
     elif attribute == "Male":
         blueness = x[..., 2] - x[..., 0]
         excess = blueness - _cheeks(blueness[..., None])[:, None, None]
         # только «синее кожи»: губы (краснее кожи) не вычитаются из щетины
-        score = np.clip(excess[:, 43:53, 20:45], 0, None).mean(axis=(1, 2))
+        score = np.clip(excess[:, 45:50, 24:41], 0, None).mean(axis=(1, 2))
     elif attribute == "Wearing_Hat":
         score = 1.0 - _region(bright, (2, 7), (24, 40))[:, 0]
     else:  # Pale_Skin
