@@ -13,7 +13,7 @@ import re
 import time
 
 import pytest
-from browser_helpers import cell_source, notebook_sources
+from browser_helpers import KERNEL_IDLE_JS, cell_source, notebook_sources
 
 from course_utils.config import REPO_ROOT
 
@@ -116,6 +116,19 @@ def _image_digests(page) -> list[str]:
     return page.evaluate(IMAGE_DIGESTS_JS, IMAGE)
 
 
+def _settled_digests(page, timeout_s: float = 60) -> list[str]:
+    """Дождаться, пока ядро свободно и картинки не меняются (обновления от прошлого ползунка)."""
+    deadline = time.monotonic() + timeout_s
+    last = _image_digests(page)
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(700)
+        now = _image_digests(page)
+        if now == last and page.evaluate(KERNEL_IDLE_JS):
+            break
+        last = now
+    return last
+
+
 def _move_slider(slider, page) -> tuple[str, str]:
     """Сдвинуть ползунок клавишами, как студент с клавиатуры; вернуть (было, стало)."""
     handle = slider.locator(".noUi-handle").first
@@ -157,8 +170,8 @@ def test_explorer_widgets_update(notebook):
         label = slider.locator(".widget-label").first.inner_text().strip() or f"#{i}"
         output = slider.locator("xpath=ancestor::div[contains(@class,'jp-OutputArea-output')][1]")
         output.scroll_into_view_if_needed()
+        before = _settled_digests(page)
         nb.screenshot(f"-widget{i}-before", output)
-        before = _image_digests(page)
         was, now = _move_slider(slider, page)
         assert was != now, (
             f"ползунок {label!r} не сдвинулся с клавиатуры ({was}) — проблема теста, не виджета"
