@@ -38,6 +38,23 @@ lab: setup
 clean:
 	rm -rf build
 
+# Задание по теме №2 (nbgrader, папка курса grading/, см. grading/README.md).
+# release — версия для студентов в notebooks/; grade — проверка работ из
+# grading/submitted/<студент>/cifar10_vae/, отзывы (grading/feedback/) и grading/grades.csv.
+# nbgrader вызывает `alembic` из окружения, поэтому .venv/bin — первым в PATH.
+NBGRADER := cd grading && PATH="$(CURDIR)/$(BIN):$$PATH" ../$(BIN)/python -m nbgrader
+.PHONY: release grade
+
+release: setup
+	$(NBGRADER) generate_assignment cifar10_vae --force
+	cp grading/release/cifar10_vae/cifar10_vae.ipynb notebooks/04_assignment_cifar10_vae.ipynb
+
+grade: setup
+	$(NBGRADER) generate_assignment cifar10_vae --force
+	$(NBGRADER) autograde cifar10_vae
+	$(NBGRADER) generate_feedback cifar10_vae --force
+	$(NBGRADER) export
+
 # Курс глазами студента: каждый ноутбук в JupyterLab в headless Chromium (tests/browser).
 # Нужны Chromium (apt-get install chromium) и playwright из .[dev]; без них тесты пропускаются.
 .PHONY: test-browser
