@@ -50,6 +50,8 @@ release: setup
 	cp grading/release/cifar10_vae/cifar10_vae.ipynb notebooks/04_assignment_cifar10_vae.ipynb
 
 grade: setup
+	@ls grading/submitted/*/cifar10_vae/cifar10_vae.ipynb > /dev/null 2>&1 || { echo "Нет работ: \
+	положите их в grading/submitted/<студент>/cifar10_vae/cifar10_vae.ipynb (grading/README.md)."; exit 1; }
 	$(NBGRADER) generate_assignment cifar10_vae --force
 	$(NBGRADER) autograde cifar10_vae
 	$(NBGRADER) generate_feedback cifar10_vae --force
