@@ -116,6 +116,9 @@ class VAE(keras.Model):
         # Ключ "loss" добавляет сам Keras; эти два трекера дают слагаемые по отдельности.
         self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
+        # Все веса живут в кодировщике и декодере: если они построены, построена и модель
+        # (её можно сохранить сразу, не вызывая на данных).
+        self.built = bool(getattr(encoder, "built", False) and getattr(decoder, "built", False))
 
     def call(self, inputs, training=False):
         # training передаётся вниз: BatchNormalization в модели для лиц ведёт себя по-разному.
