@@ -62,3 +62,30 @@ grade: setup
 .PHONY: test-browser
 test-browser: setup
 	$(BIN)/python -m pytest -p no:cacheprovider tests/browser
+
+# Три бэкенда Keras (helper "backends"). Ставим jax и torch (CPU-сборка) в ту же .venv.
+# unit-backends: юнит-тесты под JAX и PyTorch, каждый бэкенд в своём процессе (без браузера
+# и nbgrader); test-backends: юнит-тесты и ноутбуки в профиле CI под всеми тремя бэкендами
+# (02 учит tf.GradientTape и под JAX/PyTorch пропускается); bench: замеры в docs/benchmarks.*.
+BACKENDS_STAMP := $(VENV)/.backends
+OTHER_BACKENDS ?= jax torch
+BACKEND_UNIT := $(BIN)/python -m pytest -p no:cacheprovider -q --ignore=tests/browser --ignore=tests/test_grading.py tests
+BACKEND_NBVAL := COURSE_FAST=1 COURSE_DATA=sample $(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider -q notebooks --ignore=notebooks/02_vae_fashion_mnist.ipynb
+.PHONY: backends unit-backends test-backends bench
+
+$(BACKENDS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,jax,torch]'
+	touch $(BACKENDS_STAMP)
+
+backends: $(BACKENDS_STAMP)
+
+unit-backends: backends
+	@for b in $(OTHER_BACKENDS); do echo "== KERAS_BACKEND=$$b: unit tests"; \
+	  KERAS_BACKEND=$$b $(BACKEND_UNIT) || exit 1; done
+
+test-backends: unit nbval unit-backends
+	@for b in $(OTHER_BACKENDS); do echo "== KERAS_BACKEND=$$b: notebooks (CI profile)"; \
+	  KERAS_BACKEND=$$b $(BACKEND_NBVAL) || exit 1; done
+
+bench: backends
+	$(BIN)/python bench/run_bench.py
