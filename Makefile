@@ -31,7 +31,6 @@ nbval: setup
 	COURSE_FAST=1 COURSE_DATA=sample $(BIN)/python -m pytest --nbval-lax --nbval-current-env \
 	  -p no:cacheprovider notebooks $(REFERENCE) --ignore=$(STUDENT_VERSION)
 
-test: lint unit nbval
 
 # Выполняет все ноутбуки на встроенных данных (полные эпохи; COURSE_FAST=1 — быстро).
 run: setup
@@ -94,3 +93,6 @@ test-backends: unit nbval unit-backends
 
 bench: backends
 	$(BIN)/python bench/run_bench.py
+
+# Все проверки (CI запускает ровно эту цель): быстрые — первыми.
+test: lint unit unit-backends nbval test-browser
