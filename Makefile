@@ -67,7 +67,7 @@ grade: setup
 test-browser: setup
 	$(BIN)/python -m pytest -p no:cacheprovider tests/browser
 
-# Три бэкенда Keras (helper "backends"). Ставим jax и torch (CPU-сборка) в ту же .venv.
+# Три бэкенда Keras. Ставим jax и torch (CPU-сборка) в ту же .venv.
 # unit-backends: юнит-тесты под JAX и PyTorch, каждый бэкенд в своём процессе (без браузера
 # и nbgrader); test-backends: юнит-тесты и ноутбуки в профиле CI под всеми тремя бэкендами
 # (02 учит tf.GradientTape и под JAX/PyTorch пропускается); bench: замеры в docs/benchmarks.*.

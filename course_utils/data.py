@@ -338,8 +338,6 @@ def _download(name, load_data):
 
 
 # --------------------------------------------------------------------------- CelebA
-# Загрузчики CelebA (load_celeba, load_celeba_labelled) живут в course_utils/celeba.py
-# (их пишет помощник «faces»). Чтобы всё загружалось из одного модуля, он добавит
-# здесь, в самом конце файла, одну строку реэкспорта:
-# from course_utils.celeba import load_celeba, load_celeba_labelled  # noqa: E402,F401
+# Загрузчики CelebA живут в course_utils/celeba.py (там же генератор офлайн-лиц);
+# реэкспорт здесь, чтобы все наборы загружались из одного модуля.
 from course_utils.celeba import load_celeba, load_celeba_labelled  # noqa: E402,F401
