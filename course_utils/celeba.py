@@ -196,9 +196,11 @@ def _check_label(label, columns) -> None:
 
 
 def _to_unit_float(images):
-    from keras import ops
+    # image_dataset_from_directory всегда отдаёт tf.data (при любом бэкенде Keras),
+    # поэтому внутри map — операции TensorFlow, а не keras.ops
+    import tensorflow as tf
 
-    return ops.cast(images, "float32") / 255.0
+    return tf.cast(images, tf.float32) / 255.0
 
 
 def _image_dataset(image_dir, labels, image_size, batch_size, shuffle, seed,
