@@ -20,6 +20,10 @@ __all__ = ["encode_mean", "decode", "get_vector_from_label", "add_vector_to_imag
 
 
 def _to_numpy(x):
+    if isinstance(x, np.ndarray):
+        return x
+    if type(x).__module__.startswith("tensorflow"):
+        return x.numpy()  # батчи tf.data при любом бэкенде: без лишних преобразований
     import keras
 
     return np.asarray(keras.ops.convert_to_numpy(x))
