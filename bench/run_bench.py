@@ -294,7 +294,7 @@ def worker_pipeline(repeats, train_steps, train_repeats):
             x, epochs=epochs, batch_size=FACE_BATCH, verbose=0, callbacks=[timer]
         ),
         train_steps,
-        repeats,
+        train_repeats,
     )
     result.update(
         train_ms_per_step=ms,
