@@ -79,6 +79,22 @@ def kl_divergence(z_mean, z_log_var):
     return -0.5 * ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
 
 
+def _scale_for_replicas(loss):
+    """Делит потерю на число копий модели под ``tf.distribute`` (иначе — без изменений).
+
+    MirroredStrategy складывает градиенты копий, поэтому Keras ждёт от ``compute_loss``
+    потерю, делённую на их число (так делают встроенные потери Keras), и сам умножает
+    её обратно для журнала ``loss``.
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if replicas > 1:
+            loss = loss / replicas
+    return loss
+
+
 def _per_image_mean(values):
     """Среднее по всем осям, кроме первой (батча): одно число на изображение."""
     return ops.mean(values, axis=tuple(range(1, len(values.shape))))
@@ -144,7 +160,7 @@ class VAE(keras.Model):
         kl_loss = ops.mean(kl_divergence(z_mean, z_log_var))
         self.reconstruction_loss_tracker.update_state(reconstruction_loss)
         self.kl_loss_tracker.update_state(kl_loss)
-        return reconstruction_loss + kl_loss
+        return _scale_for_replicas(reconstruction_loss + kl_loss)
 
     def get_config(self):
         config = super().get_config()
