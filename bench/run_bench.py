@@ -347,6 +347,7 @@ def installed_backends():
 def machine_info():
     """CPU model, cores, memory, clock, SIMD flags, theoretical fp32 peak, versions."""
     info = {"platform": platform.platform(), "python": platform.python_version()}
+    fields = {}
     try:
         lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
         fields = dict(line.split(":", 1) for line in lscpu.splitlines() if ":" in line)
@@ -375,9 +376,13 @@ def machine_info():
     if info["clock_ghz"]:
         info["flop_per_cycle_nominal"] = 2 * fma * lanes
         info["peak_gflops_nominal"] = physical * info["clock_ghz"] * 2 * fma * lanes
-        # AMD Zen 4 (family 25, models 0x10-0x1f, 0x60-0x7f...) runs AVX-512 on 256-bit
+        # AMD Zen 4 (family 25; Zen 3 there has no AVX-512) runs AVX-512 on 256-bit
         # units: the real width is 8 fp32 lanes per FMA unit.
-        if "AMD" in (info.get("cpu_model") or "") and lanes == 16:
+        if (
+            "AMD" in (info.get("cpu_model") or "")
+            and fields.get("CPU family") == "25"
+            and lanes == 16
+        ):
             info["flop_per_cycle_zen4"] = 2 * fma * 8
             info["peak_gflops_zen4"] = physical * info["clock_ghz"] * 2 * fma * 8
     try:
