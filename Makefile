@@ -1,4 +1,4 @@
-# Два главных входа: `make run` (выполнить курс) и `make test` (все проверки).
+# Два главных входа: `make run` (выполнить курс) и `make test` (все проверки, их запускает CI).
 # Обе цели сами создают .venv и ставят проект на чистой машине.
 PYTHON ?= python3
 VENV   := .venv
@@ -6,7 +6,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 KERNEL := vae-course
 
-.PHONY: setup run test lab lint unit nbval clean
+.PHONY: setup backends run lab test lint unit unit-backends nbval test-browser \
+        test-backends release grade bench clean
+
+# --- Установка ---------------------------------------------------------------------------
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,41 +20,75 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-lint: setup
-	$(BIN)/ruff check course_utils tests notebooks grading bench
+# JAX и PyTorch (CPU-сборка torch 2.13.0) в ту же .venv: нужны тестам трёх бэкендов.
+BACKENDS_STAMP := $(VENV)/.backends
+$(BACKENDS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,jax,torch]'
+	touch $(BACKENDS_STAMP)
 
-unit: setup
-	$(BIN)/python -m pytest -p no:cacheprovider tests --ignore=tests/browser
+backends: $(BACKENDS_STAMP)
 
-# Версия задания для студентов не решена (raise NotImplementedError): вместо неё
-# выполняется эталонное решение из grading/source.
-STUDENT_VERSION := notebooks/04_assignment_cifar10_vae.ipynb
-REFERENCE := grading/source/cifar10_vae/cifar10_vae.ipynb
-nbval: setup
-	COURSE_FAST=1 COURSE_DATA=sample $(BIN)/python -m pytest --nbval-lax --nbval-current-env \
-	  -p no:cacheprovider notebooks $(REFERENCE) --ignore=$(STUDENT_VERSION)
+# --- Курс --------------------------------------------------------------------------------
 
-
-# Выполняет все ноутбуки на встроенных данных (полные эпохи; COURSE_FAST=1 — быстро).
+# Выполняет все ноутбуки на встроенных данных в build/ (полные эпохи; COURSE_FAST=1 — быстро).
 run: setup
 	COURSE_DATA=$${COURSE_DATA:-sample} $(BIN)/python -m course_utils.run_notebooks
 
 lab: setup
 	$(BIN)/jupyter lab notebooks
 
-clean:
-	rm -rf build
+# --- Проверки ----------------------------------------------------------------------------
 
-# Задание по теме №2 (nbgrader, папка курса grading/, см. grading/README.md).
+# Все проверки; бэкенды ставятся до модульных тестов, чтобы тесты переноса моделей
+# между бэкендами и обучения на двух устройствах не пропускались.
+test: lint backends unit unit-backends nbval test-browser
+
+lint: setup
+	$(BIN)/ruff check course_utils tests notebooks grading bench
+
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+
+unit: setup
+	$(PYTEST) tests --ignore=tests/browser
+
+# Модульные тесты под JAX и PyTorch, каждый бэкенд в своём процессе (nbgrader и браузер —
+# только под TensorFlow: они выполняют ноутбуки в отдельных ядрах).
+OTHER_BACKENDS ?= jax torch
+unit-backends: backends
+	@for b in $(OTHER_BACKENDS); do echo "== KERAS_BACKEND=$$b: модульные тесты"; \
+	  KERAS_BACKEND=$$b $(PYTEST) -q tests --ignore=tests/browser --ignore=tests/test_grading.py \
+	  || exit 1; done
+
+# Ноутбуки в профиле CI под nbval. Версия задания для студентов не решена
+# (raise NotImplementedError), поэтому вместо неё выполняется эталонное решение.
+STUDENT_VERSION := notebooks/04_assignment_cifar10_vae.ipynb
+REFERENCE       := grading/source/cifar10_vae/cifar10_vae.ipynb
+NBVAL := COURSE_FAST=1 COURSE_DATA=sample $(PYTEST) --nbval-lax --nbval-current-env \
+         notebooks $(REFERENCE) --ignore=$(STUDENT_VERSION)
+
+nbval: setup
+	$(NBVAL)
+
+# Курс глазами студента: каждый ноутбук в JupyterLab в headless Chromium (tests/browser).
+# Нужны Chromium (apt-get install chromium) и playwright из .[dev]; без них тесты пропускаются.
+test-browser: setup
+	$(PYTEST) tests/browser
+
+# Модульные тесты и ноутбуки на всех трёх бэкендах. Ноутбук 02 учит tf.GradientTape:
+# на JAX и PyTorch он останавливается в первой ячейке с объяснением, поэтому здесь пропущен.
+test-backends: unit nbval unit-backends
+	@for b in $(OTHER_BACKENDS); do echo "== KERAS_BACKEND=$$b: ноутбуки (профиль CI)"; \
+	  KERAS_BACKEND=$$b $(NBVAL) -q --ignore=notebooks/02_vae_fashion_mnist.ipynb || exit 1; done
+
+# --- Задание по теме №2 (nbgrader, папка курса grading/, см. grading/README.md) ----------
 # release — версия для студентов в notebooks/; grade — проверка работ из
 # grading/submitted/<студент>/cifar10_vae/, отзывы (grading/feedback/) и grading/grades.csv.
 # nbgrader вызывает `alembic` из окружения, поэтому .venv/bin — первым в PATH.
 NBGRADER := cd grading && PATH="$(CURDIR)/$(BIN):$$PATH" ../$(BIN)/python -m nbgrader
-.PHONY: release grade
 
 release: setup
 	$(NBGRADER) generate_assignment cifar10_vae --force
-	cp grading/release/cifar10_vae/cifar10_vae.ipynb notebooks/04_assignment_cifar10_vae.ipynb
+	cp grading/release/cifar10_vae/cifar10_vae.ipynb $(STUDENT_VERSION)
 
 grade: setup
 	@ls grading/submitted/*/cifar10_vae/cifar10_vae.ipynb > /dev/null 2>&1 || { echo "Нет работ: \
@@ -61,38 +98,10 @@ grade: setup
 	$(NBGRADER) generate_feedback cifar10_vae --force
 	$(NBGRADER) export
 
-# Курс глазами студента: каждый ноутбук в JupyterLab в headless Chromium (tests/browser).
-# Нужны Chromium (apt-get install chromium) и playwright из .[dev]; без них тесты пропускаются.
-.PHONY: test-browser
-test-browser: setup
-	$(BIN)/python -m pytest -p no:cacheprovider tests/browser
-
-# Три бэкенда Keras. Ставим jax и torch (CPU-сборка) в ту же .venv.
-# unit-backends: юнит-тесты под JAX и PyTorch, каждый бэкенд в своём процессе (без браузера
-# и nbgrader); test-backends: юнит-тесты и ноутбуки в профиле CI под всеми тремя бэкендами
-# (02 учит tf.GradientTape и под JAX/PyTorch пропускается); bench: замеры в docs/benchmarks.*.
-BACKENDS_STAMP := $(VENV)/.backends
-OTHER_BACKENDS ?= jax torch
-BACKEND_UNIT := $(BIN)/python -m pytest -p no:cacheprovider -q --ignore=tests/browser --ignore=tests/test_grading.py tests
-BACKEND_NBVAL := COURSE_FAST=1 COURSE_DATA=sample $(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider -q notebooks --ignore=notebooks/02_vae_fashion_mnist.ipynb
-.PHONY: backends unit-backends test-backends bench
-
-$(BACKENDS_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,jax,torch]'
-	touch $(BACKENDS_STAMP)
-
-backends: $(BACKENDS_STAMP)
-
-unit-backends: backends
-	@for b in $(OTHER_BACKENDS); do echo "== KERAS_BACKEND=$$b: unit tests"; \
-	  KERAS_BACKEND=$$b $(BACKEND_UNIT) || exit 1; done
-
-test-backends: unit nbval unit-backends
-	@for b in $(OTHER_BACKENDS); do echo "== KERAS_BACKEND=$$b: notebooks (CI profile)"; \
-	  KERAS_BACKEND=$$b $(BACKEND_NBVAL) || exit 1; done
+# --- Замеры скорости (docs/benchmarks.md) ------------------------------------------------
 
 bench: backends
 	$(BIN)/python bench/run_bench.py
 
-# Все проверки (CI запускает ровно эту цель): быстрые — первыми.
-test: lint unit unit-backends nbval test-browser
+clean:
+	rm -rf build
