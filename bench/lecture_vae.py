@@ -1,6 +1,6 @@
 """The lecture's Fashion-MNIST VAE, reproduced as written for the benchmark (TensorFlow only).
 
-Source: /work/shared/lecture/000_628384b6c7eae5d5.txt, cells In[16]-In[21]. The lecture is a
+Source: ../shared/lecture/000_628384b6c7eae5d5.txt, cells In[16]-In[21]. The lecture is a
 text extraction of a rendered notebook; its cells are cut at the right margin and cell 19's
 train_step is printed twice, overlapping. We take the coherent reading: the second fragment
 (``BETA * losses.binary_crossentropy(data, reconstruction, axis=(1, 2, 3))``, KL summed over
