@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 KERNEL := vae-course
 
 .PHONY: setup backends run lab test lint unit unit-backends nbval test-browser \
-        test-backends release grade bench clean
+        test-backends test-oldest release grade bench clean set-repo
 
 # --- Установка ---------------------------------------------------------------------------
 
@@ -80,6 +80,13 @@ test-backends: unit nbval unit-backends
 	@for b in $(OTHER_BACKENDS); do echo "== KERAS_BACKEND=$$b: ноутбуки (профиль CI)"; \
 	  KERAS_BACKEND=$$b $(NBVAL) -q --ignore=notebooks/02_vae_fashion_mnist.ipynb || exit 1; done
 
+# Самые старые версии, которые разрешает pyproject.toml (Keras и TensorFlow лекции): своё
+# окружение .venv-oldest, модульные тесты и ноутбуки в профиле CI. Нужен доступ к PyPI,
+# поэтому в `make test` не входит; запускайте перед сменой нижних границ (README).
+test-oldest: setup
+	$(BIN)/python tools/oldest_versions.py > .venv-oldest.constraints
+	PIP_CONSTRAINT=$(CURDIR)/.venv-oldest.constraints $(MAKE) VENV=.venv-oldest unit nbval
+
 # --- Задание по теме №2 (nbgrader, папка курса grading/, см. grading/README.md) ----------
 # release — версия для студентов в notebooks/; grade — проверка работ из
 # grading/submitted/<студент>/cifar10_vae/, отзывы (grading/feedback/) и grading/grades.csv.
@@ -105,3 +112,10 @@ bench: backends
 
 clean:
 	rm -rf build
+
+# Адрес репозитория курса (для своей копии или форка) во всех значках Colab и ячейках
+# установки: make set-repo URL=https://github.com/<владелец>/<имя>
+set-repo:
+	@test -n "$(URL)" || { echo "Укажите адрес: make set-repo URL=https://github.com/<владелец>/<имя>"; exit 1; }
+	$(PYTHON) tools/set_repo.py "$(URL)"
+
