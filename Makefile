@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-KERNEL := vae-course
+# Ноутбуки и задания перечислены в course.toml; Makefile спрашивает о них у его читателя.
+MANIFEST = $(BIN)/python -m course_utils.manifest --root $(CURDIR)
 
 .PHONY: setup backends run lab test lint unit unit-backends nbval test-browser \
         test-backends test-oldest release grade bench clean set-repo
@@ -15,7 +16,8 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (VAE course)"
+	for k in $$($(MANIFEST) kernels); do $(BIN)/python -m ipykernel install --sys-prefix \
+	  --name $$k --display-name "Python (VAE course)" || exit 1; done
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -30,9 +32,10 @@ backends: $(BACKENDS_STAMP)
 
 # --- Курс --------------------------------------------------------------------------------
 
-# Выполняет все ноутбуки на встроенных данных в build/ (полные эпохи; COURSE_FAST=1 — быстро).
+# Выполняет все ноутбуки курса (course.toml) на встроенных данных в build/
+# (полные эпохи; COURSE_FAST=1 — быстро).
 run: setup
-	COURSE_DATA=$${COURSE_DATA:-sample} $(BIN)/python -m course_utils.run_notebooks
+	COURSE_DATA=$${COURSE_DATA:-sample} $(BIN)/python tools/run_notebooks.py
 
 lab: setup
 	$(BIN)/jupyter lab notebooks
@@ -44,7 +47,7 @@ lab: setup
 test: lint backends unit unit-backends nbval test-browser
 
 lint: setup
-	$(BIN)/ruff check course_utils tests notebooks grading bench
+	$(BIN)/ruff check course_utils tests notebooks grading bench tools
 
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
@@ -59,26 +62,24 @@ unit-backends: backends
 	  KERAS_BACKEND=$$b $(PYTEST) -q tests --ignore=tests/browser --ignore=tests/test_grading.py \
 	  || exit 1; done
 
-# Ноутбуки в профиле CI под nbval. Версия задания для студентов не решена
-# (raise NotImplementedError), поэтому вместо неё выполняется эталонное решение.
-STUDENT_VERSION := notebooks/04_assignment_cifar10_vae.ipynb
-REFERENCE       := grading/source/cifar10_vae/cifar10_vae.ipynb
-NBVAL := COURSE_FAST=1 COURSE_DATA=sample $(PYTEST) --nbval-lax --nbval-current-env \
-         notebooks $(REFERENCE) --ignore=$(STUDENT_VERSION)
+# Ноутбуки курса (course.toml) в профиле CI под nbval. Версии заданий для студентов
+# не решены (raise NotImplementedError), поэтому вместо них выполняются эталоны.
+NBVAL := COURSE_FAST=1 COURSE_DATA=sample $(PYTEST) --nbval-lax --nbval-current-env
 
 nbval: setup
-	$(NBVAL)
+	paths=$$($(MANIFEST) run-list) && $(NBVAL) $$paths
 
 # Курс глазами студента: каждый ноутбук в JupyterLab в headless Chromium (tests/browser).
 # Нужны Chromium (apt-get install chromium) и playwright из .[dev]; без них тесты пропускаются.
 test-browser: setup
 	$(PYTEST) tests/browser
 
-# Модульные тесты и ноутбуки на всех трёх бэкендах. Ноутбук 02 учит tf.GradientTape:
-# на JAX и PyTorch он останавливается в первой ячейке с объяснением, поэтому здесь пропущен.
+# Модульные тесты и ноутбуки на всех трёх бэкендах; на каждом бэкенде выполняются те
+# ноутбуки, у которых он указан в course.toml (backends).
 test-backends: unit nbval unit-backends
 	@for b in $(OTHER_BACKENDS); do echo "== KERAS_BACKEND=$$b: ноутбуки (профиль CI)"; \
-	  KERAS_BACKEND=$$b $(NBVAL) -q --ignore=notebooks/02_vae_fashion_mnist.ipynb || exit 1; done
+	  paths=$$($(MANIFEST) run-list --backend $$b) && KERAS_BACKEND=$$b $(NBVAL) -q $$paths \
+	  || exit 1; done
 
 # Самые старые версии, которые разрешает pyproject.toml (Keras и TensorFlow лекции): своё
 # окружение .venv-oldest, модульные тесты и ноутбуки в профиле CI. Нужен доступ к PyPI,
@@ -87,23 +88,32 @@ test-oldest: setup
 	$(BIN)/python tools/oldest_versions.py > .venv-oldest.constraints
 	PIP_CONSTRAINT=$(CURDIR)/.venv-oldest.constraints $(MAKE) VENV=.venv-oldest unit nbval
 
-# --- Задание по теме №2 (nbgrader, папка курса grading/, см. grading/README.md) ----------
-# release — версия для студентов в notebooks/; grade — проверка работ из
-# grading/submitted/<студент>/cifar10_vae/, отзывы (grading/feedback/) и grading/grades.csv.
-# nbgrader вызывает `alembic` из окружения, поэтому .venv/bin — первым в PATH.
+# --- Задания (nbgrader, папка курса grading/, см. grading/README.md) ----------------------
+# Задания и пути их версий для студентов — в course.toml ([[assignments]]).
+# release — версии для студентов в notebooks/; grade — проверка работ из
+# grading/submitted/<студент>/<задание>/, отзывы (grading/feedback/) и grading/grades.csv.
+# ASSIGNMENTS=имя — только одно задание. nbgrader вызывает `alembic` из окружения,
+# поэтому .venv/bin — первым в PATH.
+ASSIGNMENTS ?= $$($(MANIFEST) assignments)
 NBGRADER := cd grading && PATH="$(CURDIR)/$(BIN):$$PATH" ../$(BIN)/python -m nbgrader
 
 release: setup
-	$(NBGRADER) generate_assignment cifar10_vae --force
-	cp grading/release/cifar10_vae/cifar10_vae.ipynb $(STUDENT_VERSION)
+	@set -e; for a in $(ASSIGNMENTS); do \
+	  ( $(NBGRADER) generate_assignment $$a --force ); \
+	  cp grading/release/$$a/$$($(MANIFEST) assignment $$a notebook) \
+	     $$($(MANIFEST) assignment $$a student_version); \
+	done
 
 grade: setup
-	@ls grading/submitted/*/cifar10_vae/cifar10_vae.ipynb > /dev/null 2>&1 || { echo "Нет работ: \
-	положите их в grading/submitted/<студент>/cifar10_vae/cifar10_vae.ipynb (grading/README.md)."; exit 1; }
-	$(NBGRADER) generate_assignment cifar10_vae --force
-	$(NBGRADER) autograde cifar10_vae
-	$(NBGRADER) generate_feedback cifar10_vae --force
-	$(NBGRADER) export
+	@set -e; for a in $(ASSIGNMENTS); do \
+	  nb=$$($(MANIFEST) assignment $$a notebook); \
+	  ls grading/submitted/*/$$a/$$nb > /dev/null 2>&1 || { echo "Нет работ по заданию $$a: \
+	положите их в grading/submitted/<студент>/$$a/$$nb (grading/README.md)."; exit 1; }; \
+	  ( $(NBGRADER) generate_assignment $$a --force ); \
+	  ( $(NBGRADER) autograde $$a ); \
+	  ( $(NBGRADER) generate_feedback $$a --force ); \
+	done; \
+	( $(NBGRADER) export )
 
 # --- Замеры скорости (docs/benchmarks.md) ------------------------------------------------
 

@@ -409,10 +409,10 @@ def load_average():
 def time_notebooks(backend="tensorflow"):
     """Wall time of each notebook under nbval in the CI profile (COURSE_FAST=1, sample)."""
     results = {}
-    from course_utils.run_notebooks import course_notebooks  # the reference, not the blank version
+    from course_utils import manifest  # runs the references, not the blank student versions
 
     env = dict(os.environ, COURSE_FAST="1", COURSE_DATA="sample", KERAS_BACKEND=backend)
-    for path in course_notebooks():
+    for path in (REPO / p for p in manifest.load(REPO).run_list(backend)):
         command = [
             sys.executable,
             "-m",

@@ -1,6 +1,7 @@
 """environment.yml (conda) и pyproject.toml описывают один и тот же набор пакетов."""
 
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -9,12 +10,9 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from course_utils import manifest
 from course_utils.config import REPO_ROOT
-
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    tomllib = pytest.importorskip("tomli")
+from course_utils.manifest import tomllib
 
 ENVIRONMENT_YML = REPO_ROOT / "environment.yml"
 #: Имена на conda-forge, которые отличаются от имён на PyPI.
@@ -34,10 +32,20 @@ def environment():
     return yaml.safe_load(ENVIRONMENT_YML.read_text(encoding="utf-8"))
 
 
-def pyproject_requirements(project):
-    """{имя: SpecifierSet} для dependencies и extra "dev"."""
+def environment_python(environment):
+    conda, _ = split_environment(environment)
+    (python,) = [line for line in conda if conda_spec(line)[0] == "python"]
+    return re.search(r"\d+(\.\d+)*", python).group()
+
+
+def pyproject_requirements(project, python_version):
+    """{имя: SpecifierSet} для dependencies и extra "dev", нужных на этой версии Python."""
     lines = project["dependencies"] + project["optional-dependencies"]["dev"]
-    return {canonicalize_name(r.name): r.specifier for r in map(Requirement, lines)}
+    needed = [
+        r for r in map(Requirement, lines)
+        if r.marker is None or r.marker.evaluate({"python_version": python_version})
+    ]
+    return {canonicalize_name(r.name): r.specifier for r in needed}
 
 
 def split_environment(environment):
@@ -80,7 +88,7 @@ def environment_requirements(environment):
 
 
 def test_same_package_names(pyproject, environment):
-    expected = set(pyproject_requirements(pyproject))
+    expected = set(pyproject_requirements(pyproject, environment_python(environment)))
     listed = set(environment_requirements(environment))
     assert listed - expected == set(), "в environment.yml лишние пакеты"
     assert expected - listed == set(), "в environment.yml не хватает пакетов из pyproject.toml"
@@ -88,14 +96,12 @@ def test_same_package_names(pyproject, environment):
 
 def test_same_version_bounds(pyproject, environment):
     listed = environment_requirements(environment)
-    for name, spec in pyproject_requirements(pyproject).items():
+    for name, spec in pyproject_requirements(pyproject, environment_python(environment)).items():
         assert listed[name] == spec, f"{name}: environment.yml {listed[name]}, pyproject {spec}"
 
 
 def test_python_version_allowed_by_pyproject(pyproject, environment):
-    conda, _ = split_environment(environment)
-    (python,) = [line for line in conda if conda_spec(line)[0] == "python"]
-    version = re.search(r"\d+(\.\d+)*", python).group()
+    version = environment_python(environment)
     assert Version(version) in SpecifierSet(pyproject["requires-python"])
 
 
@@ -106,6 +112,11 @@ def test_installs_the_course_package_with_dev_extra(environment):
 
 
 def test_every_package_line_says_who_needs_it():
+    """Комментарий называет номера ноутбуков курса (из course.toml) или tests."""
+    course = manifest.load()
+    paths = [nb.path for nb in course.notebooks] + [a.student_version for a in course.assignments]
+    numbers = "|".join(re.escape(Path(path).name.split("_")[0]) for path in paths)
+    who = re.compile(rf"\b(?:{numbers})\b|tests")
     in_dependencies = False
     for line in ENVIRONMENT_YML.read_text(encoding="utf-8").splitlines():
         if line.startswith("dependencies:"):
@@ -118,4 +129,4 @@ def test_every_package_line_says_who_needs_it():
         if name in CONDA_ONLY:
             continue
         comment = line.split("#", 1)[1] if "#" in line else ""
-        assert re.search(r"\b0[1-4]\b|tests", comment), f"нет комментария, кому нужен: {line!r}"
+        assert who.search(comment), f"нет комментария, кому нужен: {line!r}"

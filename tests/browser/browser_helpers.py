@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pytest
 
+from course_utils import manifest
 from course_utils.config import REPO_ROOT
 
 CHROMIUM_ARGS = [
@@ -71,10 +72,11 @@ def notebook_sources() -> tuple[Path, list[str]]:
     if override:
         root = Path(override).resolve()
         return root, [p.name for p in sorted(root.glob("*.ipynb"))]
-    found = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
-    # Эталонное решение задания (nbgrader source) тоже должно выполняться у студента.
-    found += sorted((REPO_ROOT / "grading" / "source").glob("*/*.ipynb"))
-    return REPO_ROOT, [p.relative_to(REPO_ROOT).as_posix() for p in found]
+    # Ноутбуки курса из course.toml; эталоны заданий (nbgrader source) тоже должны
+    # выполняться у студента, а версии для студентов — открываться.
+    course = manifest.load()
+    found = sorted([nb.path for nb in course.notebooks] + [a.student_version for a in course.assignments])
+    return REPO_ROOT, found + [a.source for a in course.assignments]
 
 
 def read_cells(path: Path) -> list[dict]:

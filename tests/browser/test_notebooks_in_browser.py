@@ -15,6 +15,7 @@ import time
 import pytest
 from browser_helpers import KERNEL_IDLE_JS, cell_source, notebook_sources
 
+from course_utils import manifest
 from course_utils.config import REPO_ROOT
 
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")
@@ -23,7 +24,8 @@ STDERR_MIME = "application/vnd.jupyter.stderr"
 BAD_WARNING = re.compile(r"\b(?:Deprecation|PendingDeprecation|Future)Warning\b")
 SLIDER = ".vae-explorer-slider"
 IMAGE = "img.vae-explorer-image, .vae-explorer-image img"
-WIDGET_NOTEBOOKS = {"02": "латентное пространство Fashion-MNIST", "03": "атрибуты и морфинг лиц"}
+# Ноутбуки с виджетами-исследователями (has_widgets в course.toml): путь -> название.
+WIDGET_NOTEBOOKS = {nb.path: nb.title for nb in manifest.load().notebooks if nb.has_widgets}
 
 
 def _markdown_headings(source: str) -> int:
@@ -160,7 +162,7 @@ def _move_slider(slider, page) -> tuple[str, str]:
 
 def test_explorer_widgets_update(notebook):
     nb = notebook
-    required = nb.stem[:2] in WIDGET_NOTEBOOKS and nb.relpath.startswith("notebooks/")
+    required = nb.relpath in WIDGET_NOTEBOOKS
     if nb.student_version:
         pytest.skip(f"{nb.relpath}: версия для студента не выполняется / student version")
     page = nb.page
@@ -199,16 +201,10 @@ def test_explorer_widgets_update(notebook):
         )
 
 
-@pytest.mark.parametrize("prefix", sorted(WIDGET_NOTEBOOKS))
-def test_widget_notebook_is_checked(prefix):
-    """Ноутбуки 02 и 03 с виджетами попадают в браузерные тесты (или явно пропущены)."""
-    found = sorted((REPO_ROOT / "notebooks").glob(f"{prefix}_*.ipynb"))
-    if not found:
-        pytest.skip(
-            f"Ноутбук {prefix} ({WIDGET_NOTEBOOKS[prefix]}) ещё не написан / "
-            f"notebook {prefix} does not exist yet"
-        )
+@pytest.mark.parametrize("path", sorted(WIDGET_NOTEBOOKS))
+def test_widget_notebook_is_checked(path):
+    """Ноутбуки с виджетами (course.toml) попадают в браузерные тесты."""
     if os.environ.get("COURSE_BROWSER_NOTEBOOKS"):
         pytest.skip("COURSE_BROWSER_NOTEBOOKS задан: проверяются другие ноутбуки")
-    checked = notebook_sources()[1]
-    assert all(p.relative_to(REPO_ROOT).as_posix() in checked for p in found)
+    assert (REPO_ROOT / path).is_file(), f"{path} ({WIDGET_NOTEBOOKS[path]}) не найден"
+    assert path in notebook_sources()[1]

@@ -1,7 +1,8 @@
 """Выполняет ноутбуки курса без браузера и складывает результаты в ``build/``.
 
-Запуск: ``python -m course_utils.run_notebooks [NOTEBOOK ...]`` (так делает ``make run``).
-Без аргументов выполняются все ноутбуки курса по порядку. Для каждого ноутбука
+Запуск: ``python tools/run_notebooks.py [NOTEBOOK ...]`` (так делает ``make run``).
+Без аргументов выполняются все ноутбуки курса из ``course.toml`` по порядку (вместо
+нерешённой версии задания для студентов — эталон преподавателя). Для каждого ноутбука
 в ``build/notebooks/`` появляется выполненная копия, а в ``build/figures/<имя>/`` —
 все его рисунки в PNG. Исходные ноутбуки не меняются.
 """
@@ -17,24 +18,10 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from course_utils.config import REPO_ROOT
+from course_utils import manifest
 
-#: Версия задания для студентов намеренно не решена (в ней NotImplementedError),
-#: поэтому вместо неё выполняется эталонное решение преподавателя.
-STUDENT_VERSION_MARK = "assignment"
-REFERENCE_SOLUTION = REPO_ROOT / "grading" / "source" / "cifar10_vae" / "cifar10_vae.ipynb"
-
-
-def course_notebooks() -> list[Path]:
-    """Ноутбуки курса в порядке изучения (эталон задания вместо версии для студентов)."""
-    notebooks = [
-        path
-        for path in sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
-        if STUDENT_VERSION_MARK not in path.stem
-    ]
-    if REFERENCE_SOLUTION.exists():
-        notebooks.append(REFERENCE_SOLUTION)
-    return notebooks
+#: Корень курса: папка над tools/ (в ней course.toml).
+COURSE_ROOT = Path(__file__).resolve().parent.parent
 
 
 def save_figures(notebook: nbformat.NotebookNode, folder: Path) -> int:
@@ -72,12 +59,14 @@ def run_notebook(path: Path, build_dir: Path, timeout: int | None = None) -> flo
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="ноутбуки (по умолчанию все)")
-    parser.add_argument("--build-dir", type=Path, default=REPO_ROOT / "build")
+    parser.add_argument("--build-dir", type=Path, default=COURSE_ROOT / "build")
     args = parser.parse_args(argv)
 
-    notebooks = [path.resolve() for path in args.notebooks] or course_notebooks()
+    notebooks = [path.resolve() for path in args.notebooks] or [
+        COURSE_ROOT / path for path in manifest.load(COURSE_ROOT).run_list()
+    ]
     if not notebooks:
-        print("Ноутбуков не найдено: папка notebooks/ пуста.")
+        print(f"Ноутбуков не найдено: в {manifest.MANIFEST_NAME} нет ни одного.")
         return 0
     for path in notebooks:
         print(f"▶ {path.name}", flush=True)
