@@ -1,0 +1,223 @@
+"""Планирование проверки (course_utils/grading/schedule.py) на настоящем кластере Dask.
+
+Настоящие ``dask scheduler`` и два ``dask worker`` на localhost (случайные порты); работы
+проверяет дешёвая детерминированная замена ``grade_submission``, и одна из работ убивает
+свой рабочий процесс посреди проверки. Оценки должны совпасть с проверкой по очереди.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import dask.system
+import pytest
+
+pytest.importorskip("distributed")
+
+from course_utils.grading.schedule import (  # noqa: E402
+    default_jobs,
+    map_submissions,
+    thread_env,
+)
+
+STUDENTS = ["ada", "boris", "killer", "dina", "egor", "fyodor"]
+DASK = Path(sys.executable).with_name("dask")
+
+
+@dataclasses.dataclass(frozen=True)
+class StandInSettings:
+    output: Path
+
+
+@dataclasses.dataclass(frozen=True)
+class StandInResult:
+    student: str
+    status: str
+    points: dict
+
+
+def grade_stand_in(submission: Path, settings: StandInSettings) -> StandInResult:
+    """Замена ``grade_submission``: баллы — из содержимого работы, отзыв — в свою папку.
+
+    Каждая попытка оставляет в папке работы файл ``attempt-<pid>`` с размером пула потоков,
+    который ей достался. Работа ``killer`` при первой попытке убивает свой процесс.
+    """
+    text = (submission / "answer.txt").read_text()
+    attempts = sorted(submission.glob("attempt-*"))
+    (submission / f"attempt-{os.getpid()}").write_text(os.environ.get("OMP_NUM_THREADS", ""))
+    if "kill my worker" in text and not attempts:
+        os.kill(os.getpid(), signal.SIGKILL)
+    digest = hashlib.sha256(text.encode()).digest()
+    points = {"data": digest[0] % 3, "model": digest[1] % 4, "morph": digest[2] % 4}
+    feedback = settings.output / submission.name
+    feedback.mkdir(parents=True, exist_ok=True)
+    (feedback / "feedback.json").write_text(json.dumps(points))
+    return StandInResult(submission.name, "graded", points)
+
+
+def make_submissions(root: Path) -> list[Path]:
+    folders = []
+    for student in STUDENTS:
+        folder = root / student
+        folder.mkdir(parents=True)
+        answer = "kill my worker" if student == "killer" else f"answer of {student}"
+        (folder / "answer.txt").write_text(answer)
+        folders.append(folder)
+    return folders
+
+
+def attempts(folder: Path) -> dict[int, str]:
+    return {int(p.name.split("-")[1]): p.read_text() for p in folder.glob("attempt-*")}
+
+
+def grade_serially(tmp_path: Path) -> list[StandInResult]:
+    folders = make_submissions(tmp_path / "serial")
+    settings = StandInSettings(tmp_path / "serial-feedback")
+    # The killer's first attempt must not kill the test itself: give it a past attempt.
+    (tmp_path / "serial" / "killer" / "attempt-0").write_text("")
+    return list(map_submissions(grade_stand_in, folders, settings, jobs=1, progress=False))
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Останавливает процесс и всех его потомков (он — глава своей группы процессов)."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # nanny children that outlived their parent
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+@pytest.fixture
+def localhost_cluster(tmp_path):
+    """Адрес настоящего планировщика Dask с двумя рабочими процессами на localhost."""
+    from distributed import Client
+
+    module_root = Path(__file__).parents[len(__name__.split(".")) - 1]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(module_root), str(Path.cwd())]))
+    scheduler_file = tmp_path / "scheduler.json"
+    logs = tmp_path / "dask-logs"
+    logs.mkdir()
+    processes = []
+
+    def start(name, *args):
+        log = open(logs / f"{name}.log", "w")
+        processes.append(
+            subprocess.Popen(
+                [str(DASK), *args],
+                env=env,
+                cwd=tmp_path,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+
+    try:
+        start(
+            "scheduler",
+            "scheduler",
+            "--host=127.0.0.1",
+            "--port=0",
+            "--no-dashboard",
+            f"--scheduler-file={scheduler_file}",
+        )
+        for i in range(2):
+            start(
+                f"worker-{i}",
+                "worker",
+                f"--scheduler-file={scheduler_file}",
+                "--nthreads=1",
+                "--memory-limit=0",
+                "--no-dashboard",
+                "--death-timeout=120",
+                f"--local-directory={tmp_path / f'worker-{i}'}",
+            )
+        with Client(scheduler_file=str(scheduler_file), timeout="120s") as client:
+            client.wait_for_workers(2, timeout=120)
+            yield client.scheduler.address
+    finally:
+        for process in reversed(processes):
+            _stop(process)
+
+
+def test_localhost_cluster_grades_like_serial_and_retries_a_killed_worker(
+    tmp_path, localhost_cluster
+):
+    expected = grade_serially(tmp_path)
+
+    folders = make_submissions(tmp_path / "cluster")
+    settings = StandInSettings(tmp_path / "cluster-feedback")
+    results = list(
+        map_submissions(
+            grade_stand_in, folders, settings, scheduler=localhost_cluster, progress=False
+        )
+    )
+
+    assert results == expected  # same grades, same order, each student exactly once
+    assert [r.student for r in results] == STUDENTS
+    killer = attempts(tmp_path / "cluster" / "killer")
+    assert len(killer) == 2  # killed mid-grading, then graded again by another process
+    for student in STUDENTS:
+        # A result still held by the dead worker is computed again, yet recorded once.
+        assert 1 <= len(attempts(tmp_path / "cluster" / student)) <= 2
+        feedback = tmp_path / "cluster-feedback" / student / "feedback.json"
+        assert json.loads(feedback.read_text()) == expected[STUDENTS.index(student)].points
+    # Two one-thread workers on this machine share its cores.
+    share = str(max(1, dask.system.CPU_COUNT // 2))
+    for student in STUDENTS:
+        assert set(attempts(tmp_path / "cluster" / student).values()) == {share}
+
+
+def test_embedded_local_cluster_grades_like_serial(tmp_path, monkeypatch):
+    monkeypatch.delenv("GRADING_SCHEDULER", raising=False)
+    monkeypatch.setenv("JOBS", "2")
+    expected = grade_serially(tmp_path)
+
+    folders = make_submissions(tmp_path / "local")
+    settings = StandInSettings(tmp_path / "local-feedback")
+    results = list(map_submissions(grade_stand_in, folders, settings, progress=False))
+
+    assert results == expected
+    assert len(attempts(tmp_path / "local" / "killer")) == 2
+    pids = {pid for folder in folders for pid in attempts(folder)}
+    assert os.getpid() not in pids  # graded by the cluster's worker processes, not here
+
+
+def test_serial_run_gives_each_submission_all_cores(tmp_path):
+    before = os.environ.get("OMP_NUM_THREADS")
+    grade_serially(tmp_path)
+    assert list(attempts(tmp_path / "serial" / "ada").items()) == [
+        (os.getpid(), str(dask.system.CPU_COUNT))
+    ]
+    assert os.environ.get("OMP_NUM_THREADS") == before  # the coordinator's own is restored
+
+
+def test_default_jobs_fits_cores_and_memory():
+    assert default_jobs(1) == dask.system.CPU_COUNT  # memory is no limit: one per core
+    assert default_jobs(2**60) == 1  # nothing fits: still grade, one at a time
+
+
+def test_thread_env_sizes_every_pool():
+    env = thread_env(3)
+    assert env["OMP_NUM_THREADS"] == env["TF_NUM_INTRAOP_THREADS"] == "3"
+    assert env["TF_NUM_INTEROP_THREADS"] == "3"
+    assert thread_env(0)["OMP_NUM_THREADS"] == "1"
+
+
+def test_bad_jobs_value_is_refused(monkeypatch):
+    monkeypatch.setenv("JOBS", "many")
+    with pytest.raises(ValueError, match="JOBS"):
+        next(map_submissions(grade_stand_in, [], None, progress=False))
