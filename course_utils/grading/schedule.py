@@ -216,7 +216,8 @@ def map_submissions(
 
 
 def _map_on_dask(fn, items, settings, scheduler, jobs, bar):
-    from distributed import KilledWorker, as_completed
+    from distributed import as_completed
+    from distributed.scheduler import KilledWorker
 
     with _client(scheduler, jobs) as client:
         futures = client.map(

@@ -106,7 +106,8 @@ def localhost_cluster(tmp_path):
     from distributed import Client
 
     module_root = Path(__file__).parents[len(__name__.split(".")) - 1]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(module_root), str(Path.cwd())]))
+    path = [str(module_root), os.environ.get("PYTHONPATH", "")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, path)))
     scheduler_file = tmp_path / "scheduler.json"
     logs = tmp_path / "dask-logs"
     logs.mkdir()
