@@ -47,7 +47,7 @@ lab: setup
 test: lint backends unit unit-backends nbval test-browser
 
 lint: setup
-	$(BIN)/ruff check course_utils tests notebooks grading bench tools
+	$(BIN)/ruff check course_utils tests notebooks grading tools
 
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
@@ -118,7 +118,7 @@ grade: setup
 # --- Замеры скорости (docs/benchmarks.md) ------------------------------------------------
 
 bench: backends
-	$(BIN)/python bench/run_bench.py
+	$(BIN)/python tools/bench/run_bench.py
 
 clean:
 	rm -rf build

@@ -3,9 +3,9 @@
 Every measurement runs in its own subprocess (a fresh Keras with the chosen
 ``KERAS_BACKEND``) and reports the median of several repetitions after a warm-up.
 
-    python bench/run_bench.py                 # everything, default repetitions
-    python bench/run_bench.py --quick         # tiny repetition counts (to debug the script)
-    python bench/run_bench.py --only train    # one section: train, helpers, pipeline, notebooks
+    python tools/bench/run_bench.py                 # everything, default repetitions
+    python tools/bench/run_bench.py --quick         # tiny repetition counts (to debug the script)
+    python tools/bench/run_bench.py --only train    # one section: train, helpers, pipeline, notebooks
 
 Outputs (``--out``, default ``docs/``): ``benchmarks.json`` and ``benchmarks.png``.
 See ``docs/benchmarks.md`` for what is measured and the results.
@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+REPO = HERE.parent.parent
 NOTEBOOK_02 = REPO / "notebooks" / "02_vae_fashion_mnist.ipynb"
 BATCH = 100  # the lecture's batch size for Fashion-MNIST
 FACE_BATCH = 128  # the lecture's batch size for CelebA
