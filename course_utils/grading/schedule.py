@@ -76,8 +76,9 @@ def thread_env(threads: int) -> dict[str, str]:
 
 
 def _submission_memory(settings: Any) -> int | None:
-    """Предел памяти одной проверки из настроек (``settings.memory_bytes``), если он есть."""
-    return getattr(settings, "memory_bytes", None)
+    """Предел памяти одной проверки из настроек (``settings.memory_mb``), байты, если он есть."""
+    memory_mb = getattr(settings, "memory_mb", None)
+    return memory_mb * 2**20 if memory_mb else None
 
 
 def _jobs_from_env() -> int | None:

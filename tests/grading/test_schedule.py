@@ -211,6 +211,22 @@ def test_default_jobs_fits_cores_and_memory():
     assert default_jobs(2**60) == 1  # nothing fits: still grade, one at a time
 
 
+def test_jobs_default_follows_the_sandbox_memory_cap(tmp_path, monkeypatch):
+    """With a per-submission cap larger than the machine, JOBS defaults to one at a time."""
+    monkeypatch.delenv("JOBS", raising=False)
+    monkeypatch.delenv("GRADING_SCHEDULER", raising=False)
+
+    @dataclasses.dataclass(frozen=True)
+    class HugeCap(StandInSettings):
+        memory_mb: int = 2**40
+
+    folders = make_submissions(tmp_path / "huge")
+    (tmp_path / "huge" / "killer" / "attempt-0").write_text("")
+    list(map_submissions(grade_stand_in, folders, HugeCap(tmp_path / "out"), progress=False))
+    pids = {pid for folder in folders for pid in attempts(folder) if pid}
+    assert pids == {os.getpid()}  # serial: graded in this process, no cluster
+
+
 def test_thread_env_sizes_every_pool():
     env = thread_env(3)
     assert env["OMP_NUM_THREADS"] == env["TF_NUM_INTRAOP_THREADS"] == "3"
