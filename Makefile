@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 MANIFEST = $(BIN)/python -m course_utils.manifest --root $(CURDIR)
 
 .PHONY: setup backends run lab test lint unit unit-backends nbval test-browser \
-        test-backends test-oldest release grade bench clean set-repo
+        test-backends test-oldest release grade regrade bench clean set-repo
 
 # --- Установка ---------------------------------------------------------------------------
 
@@ -59,7 +59,7 @@ unit: setup
 OTHER_BACKENDS ?= jax torch
 unit-backends: backends
 	@for b in $(OTHER_BACKENDS); do echo "== KERAS_BACKEND=$$b: модульные тесты"; \
-	  KERAS_BACKEND=$$b $(PYTEST) -q tests --ignore=tests/browser --ignore=tests/test_grading.py \
+	  KERAS_BACKEND=$$b $(PYTEST) -q tests --ignore=tests/browser --ignore=tests/test_grading.py --ignore=tests/grading \
 	  || exit 1; done
 
 # Ноутбуки курса (course.toml) в профиле CI под nbval. Версии заданий для студентов
@@ -90,12 +90,16 @@ test-oldest: setup
 
 # --- Задания (nbgrader, папка курса grading/, см. grading/README.md) ----------------------
 # Задания и пути их версий для студентов — в course.toml ([[assignments]]).
-# release — версии для студентов в notebooks/; grade — проверка работ из
-# grading/submitted/<студент>/<задание>/, отзывы (grading/feedback/) и grading/grades.csv.
+# release — версии для студентов в notebooks/ (nbgrader generate_assignment).
+# grade — проверка новых и пересданных работ из grading/submitted/<студент>/<задание>/:
+# каждая выполняется в песочнице bubblewrap, баллы ставит отдельный процесс
+# (course_utils/grading); итог — grading/grades.csv, отзывы в grading/feedback/ и сводка.
+# regrade STUDENT=<id> — перепроверить одну работу; regrade без STUDENT — все.
 # ASSIGNMENTS=имя — только одно задание. nbgrader вызывает `alembic` из окружения,
 # поэтому .venv/bin — первым в PATH.
 ASSIGNMENTS ?= $$($(MANIFEST) assignments)
 NBGRADER := cd grading && PATH="$(CURDIR)/$(BIN):$$PATH" ../$(BIN)/python -m nbgrader
+GRADING  := PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m course_utils.grading
 
 release: setup
 	@set -e; for a in $(ASSIGNMENTS); do \
@@ -114,10 +118,14 @@ grade: setup
 	  ls grading/submitted/*/$$a/$$nb > /dev/null 2>&1 || { echo "Нет работ по заданию $$a: \
 	положите их в grading/submitted/<студент>/$$a/$$nb (grading/README.md)."; exit 1; }; \
 	  ( $(NBGRADER) generate_assignment $$a --force ); \
-	  ( $(NBGRADER) autograde $$a ); \
-	  ( $(NBGRADER) generate_feedback $$a --force ); \
-	done; \
-	( $(NBGRADER) export )
+	  $(GRADING) --assignment $$a; \
+	done
+
+regrade: setup
+	@set -e; for a in $(ASSIGNMENTS); do \
+	  ( $(NBGRADER) generate_assignment $$a --force ); \
+	  $(GRADING) --assignment $$a $(if $(STUDENT),--student $(STUDENT),--all); \
+	done
 
 # --- Замеры скорости (docs/benchmarks.md) ------------------------------------------------
 
