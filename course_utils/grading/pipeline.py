@@ -82,6 +82,11 @@ class GradingSettings:
         return settings
 
     @property
+    def memory_bytes(self) -> int:
+        """Предел памяти одной проверки в байтах (по нему планировщик считает, сколько влезет)."""
+        return self.memory_mb * 1024 * 1024
+
+    @property
     def source(self) -> Path:
         return self.course_dir / "source" / self.assignment / f"{self.assignment}.ipynb"
 

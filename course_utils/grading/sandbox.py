@@ -201,7 +201,12 @@ def sandbox_env(extra: dict[str, str]) -> dict[str, str]:
         "KERAS_HOME": "/tmp/keras",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-    for key in ("KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS"):
+    # Бэкенд и размеры пулов потоков (их ставит планировщик для каждой проверки).
+    passed = (
+        "KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+    )
+    for key in passed:
         if key in os.environ:
             env[key] = os.environ[key]
     env.update(extra)
