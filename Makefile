@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 MANIFEST = $(BIN)/python -m course_utils.manifest --root $(CURDIR)
 
 .PHONY: setup backends run lab test lint unit unit-backends nbval test-browser \
-        test-backends test-oldest release grade regrade bench clean set-repo
+        test-backends test-oldest release grade regrade bench quality clean set-repo
 
 # --- Установка ---------------------------------------------------------------------------
 
@@ -131,6 +131,11 @@ regrade: setup
 
 bench: backends
 	$(BIN)/python tools/bench/run_bench.py
+
+# Качество моделей в полных профилях -> docs/quality.md (+ .json). Долго: на 2 ядрах CPU —
+# больше часа; QUALITY_ARGS="--parts faces" выбирает части (см. tools/quality.py).
+quality: setup
+	$(BIN)/python tools/quality.py $(QUALITY_ARGS)
 
 clean:
 	rm -rf build

@@ -1,24 +1,20 @@
 """CelebA: поиск папки, проверка CSV, загрузчики и офлайн-генератор лиц."""
 
-import hashlib
-import json
-import os
+import sys
+import types
 
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
 
-from course_utils import celeba
+from course_utils import celeba, generated_faces
 from course_utils.celeba import (
-    CELEBA_ATTRIBUTES,
-    RENDERED_ATTRIBUTES,
-    attribute_score,
-    generate_celeba_sample,
     load_celeba,
+    load_celeba_arrays,
     load_celeba_labelled,
     read_attributes,
 )
+from course_utils.generated_faces import generate_celeba_sample
 
 N_SMALL = 240  # хватает, чтобы у каждого атрибута были обе группы
 
@@ -30,84 +26,11 @@ def sample_root(tmp_path_factory):
                                   verbose=False)  # fmt: skip
 
 
-def _digest(folder):
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
-
-
 def _copy_dataset(src, dst):
     import shutil
 
     shutil.copytree(src, dst)
     return dst
-
-
-# --- генератор ------------------------------------------------------------------------
-
-
-def test_generated_layout_matches_celeba(sample_root):
-    images = sample_root / "img_align_celeba" / "img_align_celeba"
-    files = sorted(os.listdir(images))
-    assert files[0] == "000001.jpg" and len(files) == N_SMALL
-    with Image.open(images / files[0]) as im:
-        assert im.size == (178, 218) and im.mode == "RGB"
-    table = pd.read_csv(sample_root / "list_attr_celeba.csv")
-    assert list(table.columns) == ["image_id", *CELEBA_ATTRIBUTES]
-    assert len(CELEBA_ATTRIBUTES) == 40
-    assert table["image_id"].tolist() == files
-    assert set(np.unique(table[list(CELEBA_ATTRIBUTES)].to_numpy())) == {-1, 1}
-    for name in RENDERED_ATTRIBUTES:  # обе группы встречаются
-        assert 0 < (table[name] == 1).mean() < 1
-
-
-def test_generator_is_deterministic(tmp_path, sample_root):
-    again = generate_celeba_sample(n_images=N_SMALL, seed=3, cache=tmp_path / "a", verbose=False)
-    assert again != sample_root
-    assert _digest(again) == _digest(sample_root)
-    other = generate_celeba_sample(n_images=N_SMALL, seed=4, cache=tmp_path / "b", verbose=False)
-    assert _digest(other) != _digest(sample_root)
-
-
-def test_generator_reuses_complete_set(tmp_path):
-    root = generate_celeba_sample(n_images=12, seed=1, cache=tmp_path, verbose=False)
-    manifest = json.loads((root / "manifest.json").read_text())
-    assert manifest["count"] == 12 and manifest["seed"] == 1
-    stamp = (root / "list_attr_celeba.csv").stat().st_mtime_ns
-    assert generate_celeba_sample(n_images=12, seed=1, cache=tmp_path, verbose=False) == root
-    assert (root / "list_attr_celeba.csv").stat().st_mtime_ns == stamp
-    # ни одной временной папки не осталось
-    assert [p.name for p in (tmp_path / "celeba-sample").iterdir()] == [root.name]
-
-
-def test_generator_never_touches_a_foreign_folder(tmp_path):
-    root = generate_celeba_sample(n_images=5, seed=1, cache=tmp_path, verbose=False)
-    (root / "manifest.json").unlink()  # теперь это «чужая» неполная папка
-    (root / "my_notes.txt").write_text("мои файлы")
-    with pytest.raises(FileExistsError, match="не удаляет"):
-        generate_celeba_sample(n_images=5, seed=1, cache=tmp_path, verbose=False)
-    assert (root / "my_notes.txt").read_text() == "мои файлы"
-
-
-def test_interrupted_generation_leaves_no_half_set(tmp_path, monkeypatch):
-    real_draw = celeba._draw_face
-
-    def failing(attr, params, i):
-        if i == 7:
-            raise KeyboardInterrupt
-        return real_draw(attr, params, i)
-
-    monkeypatch.setattr(celeba, "_draw_face", failing)
-    with pytest.raises(KeyboardInterrupt):
-        generate_celeba_sample(n_images=10, seed=1, cache=tmp_path, verbose=False)
-    assert list((tmp_path / "celeba-sample").iterdir()) == []
-    monkeypatch.setattr(celeba, "_draw_face", real_draw)
-    root = generate_celeba_sample(n_images=10, seed=1, cache=tmp_path, verbose=False)
-    assert len(os.listdir(root / "img_align_celeba" / "img_align_celeba")) == 10
-
-
-def test_generator_rejects_empty_request(tmp_path):
-    with pytest.raises(ValueError, match="хотя бы одно"):
-        generate_celeba_sample(n_images=0, cache=tmp_path, verbose=False)
 
 
 # --- где искать данные -------------------------------------------------------------------
@@ -137,12 +60,57 @@ def test_folder_lookup_order(tmp_path, monkeypatch, sample_root):
     monkeypatch.delenv("CELEBA_DIR")
     monkeypatch.setenv("COURSE_DATA", "sample")
     calls = []
-    monkeypatch.setattr(celeba, "generate_celeba_sample", lambda: calls.append(1) or sample_root)
+    monkeypatch.setattr(generated_faces, "generate_celeba_sample",
+                        lambda: calls.append(1) or sample_root)  # fmt: skip
     assert celeba.celeba_dir() == sample_root and calls == [1]
-    # без настроек скачать CelebA нельзя: понятная ошибка
+    # без настроек и без kagglehub: предупреждение с инструкцией и нарисованные лица
     monkeypatch.delenv("COURSE_DATA")
-    with pytest.raises(FileNotFoundError, match="COURSE_DATA=sample"):
-        celeba.celeba_dir()
+    monkeypatch.setitem(sys.modules, "kagglehub", None)  # import kagglehub -> ImportError
+    with pytest.warns(UserWarning, match="kagglehub") as caught:
+        assert celeba.celeba_dir() == sample_root and calls == [1, 1]
+    assert "COURSE_DATA=sample" in str(caught[0].message)
+
+
+def _fake_kagglehub(download):
+    module = types.ModuleType("kagglehub")
+    module.dataset_download = download
+    return module
+
+
+def test_kagglehub_download_in_the_kaggle_layout(tmp_path, monkeypatch, sample_root):
+    """Где установлен kagglehub (Colab), набор скачивается им; сеть не нужна: kagglehub
+    подменён папкой в раскладке Kaggle (.../versions/2/img_align_celeba/img_align_celeba)."""
+    for name in ("CELEBA_DIR", "COURSE_DATA"):
+        monkeypatch.delenv(name, raising=False)
+    stand_in = tmp_path / "kagglehub" / "datasets" / "jessicali9530" / "celeba-dataset" / "versions" / "2"
+    _copy_dataset(sample_root, stand_in)
+    (stand_in / "manifest.json").unlink()  # как у настоящего набора
+    asked = []
+    monkeypatch.setitem(sys.modules, "kagglehub",
+                        _fake_kagglehub(lambda handle: asked.append(handle) or str(stand_in)))  # fmt: skip
+    assert celeba.celeba_dir() == stand_in and asked == ["jessicali9530/celeba-dataset"]
+    assert not generated_faces.is_generated(celeba.celeba_dir())
+    images, labels = load_celeba_arrays(("Smiling",), limit=20)
+    assert images.shape == (20, 64, 64, 3) and labels["Smiling"].isin([0, 1]).all()
+
+
+@pytest.mark.parametrize("problem", ["network", "layout"])
+def test_failed_kagglehub_download_falls_back_to_generated_faces(tmp_path, monkeypatch,
+                                                                 sample_root, problem):  # fmt: skip
+    for name in ("CELEBA_DIR", "COURSE_DATA"):
+        monkeypatch.delenv(name, raising=False)
+
+    def download(handle):
+        if problem == "network":
+            raise ConnectionError("нет сети")
+        (tmp_path / "empty").mkdir()
+        return str(tmp_path / "empty")  # скачалось не то: картинок нет
+
+    monkeypatch.setitem(sys.modules, "kagglehub", _fake_kagglehub(download))
+    monkeypatch.setattr(generated_faces, "generate_celeba_sample", lambda: sample_root)
+    with pytest.warns(UserWarning, match="kagglehub не удалось") as caught:
+        assert celeba.celeba_dir() == sample_root
+    assert "нет сети" in str(caught[0].message) if problem == "network" else True
 
 
 def test_folder_without_images(tmp_path):
@@ -210,18 +178,34 @@ def test_load_celeba_reads_generated_set(sample_root):
 
 
 def test_labels_line_up_with_images(sample_root):
-    """Метки с перемешиванием относятся к своим картинкам: сверяем с измерением."""
-    for name in ("Wearing_Hat", "Pale_Skin"):
+    """Метки после перемешивания относятся к своим картинкам: каждую картинку находим
+    среди прочитанных по порядку файлов и сверяем её метку со строкой CSV."""
+    table = read_attributes(sample_root)
+    ordered = next(iter(load_celeba(data_dir=sample_root, batch_size=N_SMALL, shuffle=False)))
+    keys = {img.tobytes(): k for k, img in enumerate(ordered.numpy())}
+    for name in ("Wearing_Hat", "Smiling"):
         data = load_celeba_labelled(name, data_dir=sample_root, batch_size=50, seed=5)
-        agree, total = 0, 0
+        total = 0
         for images, labels in data:
-            labels = labels.numpy()
-            assert set(np.unique(labels)) <= {0, 1}
-            scores = attribute_score(images.numpy(), name)
-            cut = 0.45 if name == "Wearing_Hat" else 0.8
-            agree += int(((scores > cut) == (labels == 1)).sum())
-            total += len(labels)
-        assert total == N_SMALL and agree == total
+            for img, label in zip(images.numpy(), labels.numpy()):
+                row = keys[img.tobytes()]
+                assert label == int(table[name].iloc[row] > 0)
+                total += 1
+        assert total == N_SMALL
+
+
+def test_arrays_match_the_loader_and_the_csv(sample_root):
+    images, labels = load_celeba_arrays(("Smiling", "Male"), data_dir=sample_root, limit=70)
+    assert images.dtype == np.uint8 and images.shape == (70, 64, 64, 3)
+    ordered = next(iter(load_celeba(data_dir=sample_root, batch_size=70, shuffle=False)))
+    np.testing.assert_allclose(images / 255.0, ordered.numpy(), atol=0.5 / 255 + 1e-6)
+    table = read_attributes(sample_root).iloc[:70]
+    assert labels["image_id"].tolist() == table["image_id"].tolist()
+    assert labels["Smiling"].tolist() == (table["Smiling"] > 0).astype(int).tolist()
+    everything, none = load_celeba_arrays(data_dir=sample_root)
+    assert len(everything) == N_SMALL and none is None
+    with pytest.raises(KeyError, match="Smiling"):
+        load_celeba_arrays(("Smilling",), data_dir=sample_root)
 
 
 def test_labelled_validation_split(sample_root):
@@ -229,43 +213,3 @@ def test_labelled_validation_split(sample_root):
                                validation_split=0.2, subset="validation")  # fmt: skip
     images, labels = next(iter(val))
     assert images.shape[1:] == (64, 64, 3) and labels.shape == (len(images),)
-
-
-# --- измерения ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def sample_arrays(sample_root):
-    """Все изображения (64x64, 0..1, по порядку файлов) и таблица атрибутов."""
-    data = load_celeba(data_dir=sample_root, batch_size=N_SMALL, shuffle=False)
-    return next(iter(data)).numpy(), read_attributes(sample_root)
-
-
-@pytest.mark.parametrize("name", RENDERED_ATTRIBUTES)
-def test_scores_separate_rendered_attributes(sample_arrays, name):
-    images, table = sample_arrays
-    scores = attribute_score(images, name)
-    has = table[name].to_numpy() == 1
-    # каждая картинка с атрибутом получает больше, чем каждая без него
-    assert scores[has].min() > scores[~has].max()
-
-
-def test_score_accepts_uint8_and_full_size(sample_root, sample_arrays):
-    images, _ = sample_arrays
-    first = sample_root / "img_align_celeba" / "img_align_celeba" / "000001.jpg"
-    full = np.asarray(Image.open(first).convert("RGB"))  # 218x178, uint8
-    for name in RENDERED_ATTRIBUTES:
-        from_full = attribute_score(full, name)  # уменьшается до 64x64 внутри
-        from_small = float(attribute_score(images[:1], name)[0])
-        assert from_full.shape == (1,)
-        assert float(from_full[0]) == pytest.approx(from_small, abs=0.1 * (1 + abs(from_small)))
-
-
-def test_score_rejects_unknown_attribute_and_bad_shape(sample_arrays):
-    images, _ = sample_arrays
-    with pytest.raises(KeyError, match="Smiling"):
-        attribute_score(images, "Smile")
-    with pytest.raises(KeyError, match="Измеримы"):
-        attribute_score(images, "Young")  # есть в CelebA, но не нарисован
-    with pytest.raises(ValueError, match="RGB"):
-        attribute_score(images[..., 0], "Smiling")

@@ -259,7 +259,8 @@ def worker_pipeline(repeats, train_steps, train_repeats):
     import numpy as np
 
     from course_utils import vae as course_vae
-    from course_utils.celeba import celeba_image_dir, generate_celeba_sample, load_celeba
+    from course_utils.celeba import celeba_image_dir, load_celeba
+    from course_utils.generated_faces import generate_celeba_sample
 
     folder = generate_celeba_sample(verbose=False)
     n_files = len(os.listdir(celeba_image_dir(folder)))
