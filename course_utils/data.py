@@ -338,6 +338,6 @@ def _download(name, load_data):
 
 
 # --------------------------------------------------------------------------- CelebA
-# Загрузчики CelebA живут в course_utils/celeba.py (там же генератор офлайн-лиц);
+# Загрузчики CelebA живут в course_utils/celeba.py (генератор офлайн-лиц — в generated_faces.py);
 # реэкспорт здесь, чтобы все наборы загружались из одного модуля.
 from course_utils.celeba import load_celeba, load_celeba_labelled  # noqa: E402,F401

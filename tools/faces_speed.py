@@ -1,0 +1,85 @@
+"""Скорость обучения VAE для лиц на CPU: что ускоряет шаг (для ``docs/benchmarks.md``).
+
+Сравниваются (нарисованные лица ``COURSE_DATA=sample``, модель и батч — как в ноутбуке 03):
+
+* ``disk`` — батчи прямо из ``load_celeba`` (JPEG читается и уменьшается каждую эпоху; так
+  ноутбук учился раньше);
+* ``memory`` — изображения один раз прочитаны в память (``load_celeba_arrays``), батчи из
+  массива uint8 (так ноутбук учится теперь);
+* ``memory_bf16`` — то же со смешанной точностью ``mixed_bfloat16``;
+* ``memory_b256`` — то же с батчем 256.
+
+Варианты чередуются по кругу (ABCD ABCD...), чтобы нагрузка общей машины делилась между
+ними поровну; печатается медиана изображений в секунду и средняя потеря после замера.
+Запуск: ``python tools/faces_speed.py [--rounds 3] [--steps 10]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+MODES = ("disk", "memory", "memory_bf16", "memory_b256")
+
+
+def measure(mode, steps):
+    """Один замер в отдельном процессе (политика точности глобальна для процесса)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+    import tensorflow as tf
+
+    from course_utils.celeba import load_celeba, load_celeba_arrays
+    from course_utils.generated_faces import generate_celeba_sample
+    from course_utils.vae import VAE, build_face_decoder, build_face_encoder
+
+    folder = generate_celeba_sample(verbose=False)
+    batch = 256 if mode.endswith("b256") else 128
+    if mode.endswith("bf16"):
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    keras.utils.set_random_seed(0)
+    vae = VAE(build_face_encoder(), build_face_decoder(), beta=5000.0, reconstruction="mse")
+    vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    if mode == "disk":
+        data = load_celeba(data_dir=folder, batch_size=batch).repeat()
+    else:
+        images, _ = load_celeba_arrays(data_dir=folder)
+        data = (tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=0).repeat()
+                .batch(batch).map(lambda x: tf.cast(x, tf.float32) / 255.0).prefetch(2))  # fmt: skip
+    vae.fit(data, steps_per_epoch=3, epochs=1, verbose=0)  # прогрев: граф, первые батчи
+    start = time.perf_counter()
+    history = vae.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
+    seconds = time.perf_counter() - start
+    return {"mode": mode, "batch": batch, "steps": steps, "images_per_s": steps * batch / seconds,
+            "loss": history.history["loss"][-1]}  # fmt: skip
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--one", choices=MODES, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(measure(args.one, args.steps)))
+        return
+    results = {mode: [] for mode in MODES}
+    for _ in range(args.rounds):
+        for mode in MODES:
+            out = subprocess.run([sys.executable, __file__, "--one", mode, "--steps", str(args.steps)],
+                                 capture_output=True, text=True, check=True).stdout  # fmt: skip
+            row = json.loads(out.strip().splitlines()[-1])
+            results[mode].append(row)
+            print(json.dumps(row), flush=True)
+    print("| вариант | батч | изображений/с (медиана) | замеры |\n|---|---|---|---|")
+    for mode, rows in results.items():
+        speeds = sorted(r["images_per_s"] for r in rows)
+        print(f"| {mode} | {rows[0]['batch']} | {speeds[len(speeds) // 2]:.0f} | "
+              + ", ".join(f"{s:.0f}" for s in speeds) + " |")
+
+
+if __name__ == "__main__":
+    main()
