@@ -153,7 +153,7 @@ def _client(scheduler: str | None, jobs: int):
             threads_per_worker=1,
             processes=True,
             memory_limit=0,
-            dashboard_address=None,
+            dashboard_address=":0",  # no fixed port to collide with (a dashboard needs bokeh)
         ) as cluster,
         Client(cluster) as client,
     ):
