@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -238,3 +239,73 @@ def test_bad_jobs_value_is_refused(monkeypatch):
     monkeypatch.setenv("JOBS", "many")
     with pytest.raises(ValueError, match="JOBS"):
         next(map_submissions(grade_stand_in, [], None, progress=False))
+
+
+# --- Real sandboxed grading through the same localhost cluster -------------------------
+
+REAL_SOURCE = Path(__file__).parents[2] / "grading" / "source" / "cifar10_vae"
+
+
+def real_course(root: Path) -> tuple[list[Path], object]:
+    """A course folder with two quick real submissions: the reference up to its data checks
+    (no training: earns only the class and data points) and an unreadable notebook."""
+    import nbformat
+
+    from course_utils.grading.pipeline import GradingSettings
+
+    shutil.copytree(REAL_SOURCE, root / "source" / "cifar10_vae")
+    nb = nbformat.read(REAL_SOURCE / "cifar10_vae.ipynb", as_version=4)
+    last = next(i for i, cell in enumerate(nb.cells) if cell.get("id") == "test_data")
+    nb.cells = nb.cells[: last + 1]
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    folders = []
+    for student, write in [
+        ("data-only", lambda path: nbformat.write(nb, path)),
+        ("unreadable", lambda path: path.write_text("{ not a notebook")),
+    ]:
+        folder = root / "submitted" / student
+        (folder / "cifar10_vae").mkdir(parents=True)
+        write(folder / "cifar10_vae" / "cifar10_vae.ipynb")
+        folders.append(folder)
+    settings = GradingSettings(course_dir=root, fast=True, course_data="sample", cell_timeout=300)
+    return folders, settings
+
+
+def grades(result) -> tuple:
+    """Everything in a result but the time it took."""
+    checks = [(c.grade_id, c.points, c.max_points, c.message) for c in result.checks]
+    return result.student, result.status, result.student_id_typed, checks
+
+
+@pytest.mark.skipif(
+    shutil.which("bwrap") is None, reason="нет bubblewrap (apt-get install bubblewrap)"
+)
+@pytest.mark.skipif(
+    os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow",
+    reason="работы проверяются в ядре курса на TensorFlow: на других бэкендах нечего добавить",
+)
+def test_real_sandboxed_grading_on_the_localhost_cluster_matches_serial(
+    tmp_path, localhost_cluster
+):
+    from course_utils.grading.pipeline import grade_submission
+
+    folders, settings = real_course(tmp_path / "course")
+    serial = list(map_submissions(grade_submission, folders, settings, jobs=1, progress=False))
+    feedback = {f.name: settings.feedback(f.name) / "cifar10_vae.html" for f in folders}
+    for path in feedback.values():
+        path.unlink()
+
+    cluster = list(
+        map_submissions(
+            grade_submission, folders, settings, scheduler=localhost_cluster, progress=False
+        )
+    )
+
+    assert [grades(r) for r in cluster] == [grades(r) for r in serial]
+    data_only, unreadable = cluster
+    assert unreadable.status == "unreadable" and unreadable.score == 0
+    earned = {c.grade_id for c in data_only.checks if c.points > 0}
+    assert data_only.status == "graded" and earned == {"test_classes", "test_data"}
+    assert all(path.is_file() for path in feedback.values())  # written again by the workers
