@@ -18,6 +18,8 @@ import io
 import ipywidgets as widgets
 import numpy as np
 
+from course_utils.palette import FASHION_MNIST_CLASSES_RU, class_scatter
+
 __all__ = ["latent_explorer", "decode_line", "to_png", "ExplorerBox"]
 
 SLIDER_CLASS = "vae-explorer-slider"
@@ -87,22 +89,17 @@ def decode_line(decoder, start, end, n=10):
     return points, _decode(decoder, points)
 
 
-def _static_figure(point, image, embeddings, labels, z_range, cmap):
+def _static_figure(point, image, embeddings, labels, class_names, z_range, cmap):
     import matplotlib.pyplot as plt
 
     fig, (ax_space, ax_image) = plt.subplots(
-        1, 2, figsize=(10, 4.5), gridspec_kw={"width_ratios": [1.2, 1]}
+        1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [1.2, 1]}
     )
-    if embeddings is not None:
-        ax_space.scatter(
-            embeddings[:, 0],
-            embeddings[:, 1],
-            c=labels if labels is not None else "grey",
-            cmap="rainbow" if labels is not None else None,
-            s=3,
-            alpha=0.5,
-        )
-    ax_space.scatter([point[0]], [point[1]], marker="*", s=300, c="black", edgecolors="white")
+    if embeddings is not None and labels is not None:
+        class_scatter(ax_space, embeddings, labels, class_names)
+    elif embeddings is not None:
+        ax_space.scatter(embeddings[:, 0], embeddings[:, 1], c="grey", s=3, alpha=0.5)
+    ax_space.scatter([point[0]], [point[1]], marker="*", s=350, c="white", edgecolors="black")
     ax_space.set_xlim(*z_range)
     ax_space.set_ylim(*z_range)
     ax_space.set_xlabel("z₁")
@@ -125,6 +122,7 @@ def latent_explorer(
     initial=(0.0, 0.0),
     embeddings=None,
     labels=None,
+    class_names=FASHION_MNIST_CLASSES_RU,
     step=0.05,
     cmap="gray_r",
     image_size=160,
@@ -137,7 +135,8 @@ def latent_explorer(
         z_range: границы ползунков ``(min, max)``.
         initial: начальная точка ``(z1, z2)``.
         embeddings, labels: необязательное облако кодов ``(n, 2)`` и их метки — рисуются
-            на статическом рисунке для ориентира.
+            на статическом рисунке для ориентира (цвета и легенда — ``class_scatter``).
+        class_names: названия классов по меткам для легенды (по умолчанию Fashion-MNIST).
         step: шаг ползунков.
         cmap: ``"gray_r"`` (как ``display``) или ``"gray"`` для серых изображений.
         image_size: размер картинки в пикселях.
@@ -165,7 +164,7 @@ def latent_explorer(
 
     first_image = _decode(decoder, [initial])[0]
     if show_static:
-        _static_figure(initial, first_image, embeddings, labels, (low, high), cmap)
+        _static_figure(initial, first_image, embeddings, labels, class_names, (low, high), cmap)
 
     sliders = []
     for name, value in zip(("z₁", "z₂"), initial):

@@ -45,7 +45,9 @@ class Sampling(layers.Layer):
 
     Вход — список ``[z_mean, z_log_var]`` одинаковой формы ``(batch, dim)``.
     Случайность берётся из собственного ``SeedGenerator`` слоя: при заданном
-    ``seed`` последовательность выборок воспроизводима на любом бэкенде.
+    ``seed`` последовательность выборок воспроизводима на любом бэкенде. Градиенты
+    проходят через выборку (трюк с перепараметризацией): ``dz/dz_mean = 1``,
+    ``dz/dz_log_var = exp(z_log_var / 2) * eps / 2`` — второй зависит от шума ``eps``.
     """
 
     def __init__(self, seed=None, **kwargs):
@@ -58,7 +60,8 @@ class Sampling(layers.Layer):
         epsilon = keras.random.normal(
             ops.shape(z_mean), dtype=self.compute_dtype, seed=self.seed_generator
         )
-        # Вся случайность — в epsilon, поэтому градиент по z_mean и z_log_var детерминирован.
+        # Перепараметризация: случайность только в epsilon, и при фиксированном epsilon z —
+        # гладкая функция z_mean и z_log_var: dz/dz_mean = 1, dz/dz_log_var = sigma*epsilon/2.
         return z_mean + ops.exp(0.5 * z_log_var) * epsilon
 
     def compute_output_shape(self, input_shape):
