@@ -131,6 +131,7 @@ regrade: setup
 
 bench: backends
 	$(BIN)/python tools/bench/run_bench.py
+	$(BIN)/python tools/bench/grading_bench.py  # проверка работ: 1, 2, N исполнителей, стоимость курса
 
 # Качество моделей в полных профилях -> docs/quality.md (+ .json). Долго: на 2 ядрах CPU —
 # больше часа; QUALITY_ARGS="--parts faces" выбирает части (см. tools/quality.py).
