@@ -110,8 +110,8 @@ release: setup
 
 # Сколько работ проверять сразу (JOBS; пусто — по ядрам и памяти машины, 1 — по очереди) и
 # где: GRADING_SCHEDULER=tcp://host:8786 — на запущенном кластере Dask, пусто — на этой машине.
-grade: export JOBS ?=
-grade: export GRADING_SCHEDULER ?=
+grade regrade: export JOBS ?=
+grade regrade: export GRADING_SCHEDULER ?=
 grade: setup
 	@set -e; for a in $(ASSIGNMENTS); do \
 	  nb=$$($(MANIFEST) assignment $$a notebook); \

@@ -156,17 +156,14 @@ def localhost_cluster(tmp_path):
 
 
 def test_localhost_cluster_grades_like_serial_and_retries_a_killed_worker(
-    tmp_path, localhost_cluster
+    tmp_path, localhost_cluster, monkeypatch
 ):
     expected = grade_serially(tmp_path)
 
     folders = make_submissions(tmp_path / "cluster")
     settings = StandInSettings(tmp_path / "cluster-feedback")
-    results = list(
-        map_submissions(
-            grade_stand_in, folders, settings, scheduler=localhost_cluster, progress=False
-        )
-    )
+    monkeypatch.setenv("GRADING_SCHEDULER", localhost_cluster)  # as `make grade` passes it
+    results = list(map_submissions(grade_stand_in, folders, settings, progress=False))
 
     assert results == expected  # same grades, same order, each student exactly once
     assert [r.student for r in results] == STUDENTS
