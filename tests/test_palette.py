@@ -40,3 +40,20 @@ def test_labels_outside_the_class_list_are_rejected_in_russian():
     with pytest.raises(ValueError, match="цветов 10, а классов 11"):
         class_scatter(ax, np.zeros((1, 2)), [0], class_names=[str(i) for i in range(11)])
     plt.close(fig)
+
+
+def test_explorer_scatter_uses_the_class_colours_with_a_legend(monkeypatch):
+    import keras
+
+    from course_utils.explorer import latent_explorer
+
+    inputs = keras.Input(shape=(2,))
+    decoder = keras.Model(inputs, keras.layers.Reshape((2, 2, 1))(keras.layers.Dense(4)(inputs)))
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
+    labels = np.arange(20) % 10
+    latent_explorer(decoder, embeddings=np.zeros((20, 2)), labels=labels)
+    space = shown[0].axes[0]
+    drawn = [to_hex(c, keep_alpha=False) for c in space.collections[0].get_facecolors()]
+    assert drawn == [CLASS_COLORS[k].lower() for k in labels]
+    assert [t.get_text() for t in space.get_legend().get_texts()] == list(FASHION_MNIST_CLASSES_RU)
