@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 MANIFEST = $(BIN)/python -m course_utils.manifest --root $(CURDIR)
 
 .PHONY: setup backends run lab test lint unit unit-backends nbval test-browser \
-        test-backends test-oldest release grade regrade bench quality clean set-repo
+        test-backends test-oldest release grade regrade sample-data bench quality clean set-repo
 
 # --- Установка ---------------------------------------------------------------------------
 
@@ -126,6 +126,13 @@ regrade: setup
 	  ( $(NBGRADER) generate_assignment $$a --force ); \
 	  $(GRADING) --assignment $$a $(if $(STUDENT),--student $(STUDENT),--all); \
 	done
+
+# --- Встроенные данные ---------------------------------------------------------------------
+# data/ заново из официальных файлов (SAMPLE_SOURCE — папка в раскладке COURSE_DATA=<папка>);
+# результат совпадает байт в байт с контрольными суммами реестра course_utils/data.py.
+SAMPLE_SOURCE ?= ../shared/datasets
+sample-data: setup
+	$(BIN)/python tools/make_sample_data.py --source $(SAMPLE_SOURCE)
 
 # --- Замеры скорости (docs/benchmarks.md) ------------------------------------------------
 

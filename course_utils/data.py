@@ -1,41 +1,97 @@
-"""Загрузка наборов данных курса: Fashion-MNIST и CIFAR-10 (CelebA — в ``celeba.py``).
+"""Наборы данных курса: реестр (что это за набор, где его взять) и их загрузчики.
 
-Откуда берутся данные, решает ``COURSE_DATA`` (см. :mod:`course_utils.config`):
+Откуда берутся данные, решает ``COURSE_DATA`` (см. :mod:`course_utils.config`), одинаково
+для всех наборов реестра :data:`REGISTRY`:
 
-* не задана или ``download`` — настоящие наборы через ``keras.datasets``
-  (Keras скачивает их сам, с индикатором прогресса, и кладёт в свой кэш);
-* ``sample`` — небольшие настоящие подвыборки из папки ``data/`` репозитория
-  (работает без интернета);
-* путь к папке — локальные копии наборов в раскладке
-  ``fashion-mnist/*.gz`` и ``cifar-10/cifar-10-python.tar.gz``.
+* ``sample`` — небольшие настоящие подвыборки из ``data/`` (работают без интернета; их
+  контрольные суммы записаны в реестре, ``make sample-data`` собирает их заново);
+* путь к папке — локальные копии наборов в раскладке ``Dataset.local_path``
+  (``fashion-mnist/*.gz``, ``cifar-10/cifar-10-python.tar.gz``, ``celeba-dataset/``);
+* не задана или ``download`` — настоящие наборы из интернета (``keras.datasets``).
 
-Встроенные выборки и локальные копии читаются тем же кодом, что и настоящие
-наборы: Fashion-MNIST — самим ``keras.datasets.fashion_mnist.load_data()``
-(из временной копии файлов), CIFAR-10 — читателем официального архива
-:func:`read_cifar10_archive`.
-
-Keras импортируется внутри функций: так ``KERAS_BACKEND`` можно задать уже
-после ``import course_utils``.
+Встроенные выборки и локальные копии читаются тем же кодом (:mod:`course_utils.readers`).
+Любая ошибка набора — :class:`DatasetError`: что не так и что сделать. Keras
+импортируется внутри функций: так ``KERAS_BACKEND`` можно задать уже после импорта.
 """
 
 from __future__ import annotations
 
-import contextlib
-import pickle
-import re
-import shutil
-import tarfile
-import tempfile
-from pathlib import Path, PurePosixPath
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from course_utils.config import (
-    SAMPLE_DATA_DIR,
-    cache_dir,
-    local_datasets_dir,
-    use_sample_data,
+from course_utils import config
+from course_utils.readers import DatasetError, read_cifar10_archive, read_idx_gz, sha256
+
+__all__ = ["REGISTRY", "Dataset", "DatasetError", "load", "load_cifar10", "load_fashion_mnist",
+           "preprocess", "check_cifar10_classes", "read_cifar10_archive"]
+
+_HOW_TO_GO_OFFLINE = (
+    "задайте переменную окружения COURSE_DATA=sample (небольшие встроенные выборки), "
+    "например в первой ячейке ноутбука: os.environ['COURSE_DATA'] = 'sample'; или "
+    "COURSE_DATA=<папка> с локальными копиями наборов (fashion-mnist/*.gz, "
+    "cifar-10/cifar-10-python.tar.gz)."
 )
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Набор данных курса: откуда его взять и чем загрузить."""
+
+    name: str
+    title: str
+    #: Загрузчик "модуль:функция" — единственная точка входа (импортируется при вызове).
+    loader: str
+    #: Что лежит в ``data/`` для ``COURSE_DATA=sample`` (файл или папка); None — выборка
+    #: создаётся программой (CelebA: нарисованные лица).
+    sample_path: str | None
+    #: Где набор внутри ``COURSE_DATA=<папка>``.
+    local_path: str
+    #: Файлы встроенной выборки (путь внутри ``data/``) -> sha256.
+    sample_files: dict[str, str] = field(default_factory=dict)
+
+    def load(self, *args, **kwargs):
+        module, function = self.loader.split(":")
+        return getattr(importlib.import_module(module), function)(*args, **kwargs)
+
+
+_FASHION = "fashion-mnist/"
+REGISTRY: dict[str, Dataset] = {
+    dataset.name: dataset
+    for dataset in (
+        Dataset(
+            "fashion_mnist", "Fashion-MNIST", "course_utils.data:load_fashion_mnist",
+            sample_path="fashion-mnist", local_path="fashion-mnist",
+            sample_files={
+                _FASHION + "train-images-idx3-ubyte.gz":
+                    "06d2bdc4ebec620314eee85ddeae7181f9690b97c4bbc54f363a6e989f247264",
+                _FASHION + "train-labels-idx1-ubyte.gz":
+                    "131387379173605d5c5fa9a1fc119c316a2e92c2e40aca9996f7bbe8470f6fa3",
+                _FASHION + "t10k-images-idx3-ubyte.gz":
+                    "62f23d346ecf5453b7cd91a46dea7b146d0ad4afb5cf5903d46e6485c72f5f48",
+                _FASHION + "t10k-labels-idx1-ubyte.gz":
+                    "ebf256d3d67b464b6c96356c81c6db2a538387f5dda83fec41a3049eff1eafaa",
+                _FASHION + "LICENSE":
+                    "13ef4788476d292858fa60eb9a5f74aeca5c65770bc885ccaa05823a17ef7be1",
+            },
+        ),
+        Dataset(
+            "cifar10", "CIFAR-10", "course_utils.data:load_cifar10",
+            sample_path="cifar-10-sample.tar.gz", local_path="cifar-10/cifar-10-python.tar.gz",
+            sample_files={
+                "cifar-10-sample.tar.gz":
+                    "be52aab01b191e94a4b555c9297f2d932b5843996c7487e25860fb83e59b1f61",
+            },
+        ),
+        # Загрузчик CelebA (выборка, папка, kagglehub) — в course_utils/celeba.py.
+        Dataset(
+            "celeba", "CelebA", "course_utils.celeba:load_celeba",
+            sample_path=None, local_path="celeba-dataset",
+        ),
+    )
+}
 
 #: Четыре официальных файла Fashion-MNIST (имена те же, что скачивает Keras).
 FASHION_MNIST_FILES = (
@@ -44,21 +100,56 @@ FASHION_MNIST_FILES = (
     "t10k-images-idx3-ubyte.gz",
     "t10k-labels-idx1-ubyte.gz",
 )
-#: Встроенная выборка CIFAR-10 в раскладке официального архива.
-CIFAR10_SAMPLE_ARCHIVE = SAMPLE_DATA_DIR / "cifar-10-sample.tar.gz"
-#: Где лежит архив CIFAR-10 внутри папки ``COURSE_DATA=<папка>``.
-CIFAR10_ARCHIVE_IN_FOLDER = Path("cifar-10") / "cifar-10-python.tar.gz"
-
-_HOW_TO_GO_OFFLINE = (
-    "Чтобы работать без интернета, задайте переменную окружения COURSE_DATA=sample "
-    "(небольшие встроенные выборки из папки data/ репозитория), например в первой ячейке "
-    "ноутбука: os.environ['COURSE_DATA'] = 'sample'; или COURSE_DATA=<папка> с локальными "
-    "копиями наборов (fashion-mnist/*.gz, cifar-10/cifar-10-python.tar.gz)."
-)
 
 
-class DatasetDownloadError(RuntimeError):
-    """Keras не смог скачать набор данных (обычно — нет интернета)."""
+def load(name: str, *args, **kwargs):
+    """Загружает набор реестра по имени (``"fashion_mnist"``, ``"cifar10"``, ``"celeba"``)."""
+    if name not in REGISTRY:
+        raise DatasetError(
+            f"Набора {name!r} нет в курсе.", f"выберите один из: {', '.join(REGISTRY)}."
+        )
+    return REGISTRY[name].load(*args, **kwargs)
+
+
+def locate(name: str) -> Path | None:
+    """Что читать для набора: встроенная выборка или локальная копия; None — скачивать."""
+    dataset = REGISTRY[name]
+    if config.use_sample_data():
+        return _checked_sample(dataset)
+    folder = config.local_datasets_dir()
+    return None if folder is None else folder / dataset.local_path
+
+
+def _checked_sample(dataset: Dataset) -> Path:
+    """Путь к встроенной выборке; проверяет, что её файлы на месте и не изменены."""
+    root = config.SAMPLE_DATA_DIR
+    for name, expected in dataset.sample_files.items():
+        path = root / name
+        if not path.is_file():
+            raise DatasetError(
+                f"COURSE_DATA=sample: встроенные данные {dataset.title} не найдены ({path}).",
+                "переустановите пакет курса (pip install из репозитория курса) или уберите "
+                "COURSE_DATA, чтобы скачать набор из интернета.",
+            )
+        if sha256(path) != expected:
+            raise DatasetError(
+                f"COURSE_DATA=sample: файл {path} изменён или повреждён (контрольная сумма "
+                "не совпадает с реестром course_utils.data.REGISTRY).",
+                "верните его (git checkout -- data/) или соберите заново: make sample-data.",
+            )
+    return root / dataset.sample_path
+
+
+def _download(title, load_data):
+    """Вызывает загрузчик ``keras.datasets``; при ошибке объясняет, как работать офлайн."""
+    try:
+        return load_data()
+    except Exception as exc:
+        raise DatasetError(
+            f"Не удалось загрузить {title} через keras.datasets ({type(exc).__name__}: {exc}); "
+            "скорее всего, нет доступа к интернету.",
+            _HOW_TO_GO_OFFLINE,
+        ) from exc
 
 
 # --------------------------------------------------------------------------- Fashion-MNIST
@@ -70,20 +161,22 @@ def load_fashion_mnist():
     Возвращает ``((x_train, y_train), (x_test, y_test))``: ``x`` — ``uint8`` формы
     ``(n, 28, 28)`` со значениями 0..255, ``y`` — ``uint8`` формы ``(n,)`` с метками 0..9.
     Полный набор: 60 000 обучающих и 10 000 тестовых изображений; встроенная выборка
-    (``COURSE_DATA=sample``): 2 000 и 500 (по 200 и 50 каждого класса).
-
-    Данные всегда читает ``keras.datasets.fashion_mnist.load_data()``; для выборки и
-    локальной папки ему подкладывается временная копия файлов (в подпапке
-    :func:`course_utils.config.cache_dir`), сами файлы пользователя не меняются.
+    (``COURSE_DATA=sample``): 2 000 и 500 (по 200 и 50 каждого класса). Выборка и
+    локальная папка читаются из тех же официальных файлов IDX, что скачивает Keras.
     """
-    if use_sample_data():
-        return _fashion_mnist_from_folder(_sample_path("fashion-mnist"))
-    folder = local_datasets_dir()
-    if folder is not None:
-        return _fashion_mnist_from_folder(folder / "fashion-mnist")
-    import keras
+    folder = locate("fashion_mnist")
+    if folder is None:
+        import keras
 
-    return _download("Fashion-MNIST", keras.datasets.fashion_mnist.load_data)
+        return _download("Fashion-MNIST", keras.datasets.fashion_mnist.load_data)
+    missing = [name for name in FASHION_MNIST_FILES if not (folder / name).is_file()]
+    if missing:
+        raise DatasetError(
+            f"В папке {folder} нет файлов Fashion-MNIST: {', '.join(missing)}.",
+            f"положите туда четыре официальных файла: {', '.join(FASHION_MNIST_FILES)}.",
+        )
+    train_x, train_y, test_x, test_y = (read_idx_gz(folder / name) for name in FASHION_MNIST_FILES)
+    return (train_x, train_y), (test_x, test_y)
 
 
 def preprocess(imgs):
@@ -121,58 +214,6 @@ def preprocess(imgs):
     return imgs[..., np.newaxis]
 
 
-def _fashion_mnist_from_folder(folder):
-    """Читает четыре .gz из ``folder`` настоящим загрузчиком Keras, через временную копию."""
-    folder = Path(folder)
-    missing = [name for name in FASHION_MNIST_FILES if not (folder / name).is_file()]
-    if missing:
-        raise FileNotFoundError(
-            f"В папке {folder} нет файлов Fashion-MNIST: {', '.join(missing)}. Нужны четыре "
-            f"официальных файла: {', '.join(FASHION_MNIST_FILES)}."
-        )
-    import keras
-
-    with tempfile.TemporaryDirectory(prefix="keras-home-", dir=cache_dir()) as home:
-        target = Path(home) / "datasets" / "fashion-mnist"
-        target.mkdir(parents=True)
-        for name in FASHION_MNIST_FILES:
-            shutil.copyfile(folder / name, target / name)
-        with _keras_home(home):
-            try:
-                return keras.datasets.fashion_mnist.load_data()
-            except Exception as exc:
-                raise ValueError(
-                    f"Не удалось прочитать Fashion-MNIST из {folder}: файлы повреждены или "
-                    f"не в формате IDX ({type(exc).__name__}: {exc})."
-                ) from exc
-
-
-@contextlib.contextmanager
-def _keras_home(path):
-    """Временно направляет кэш Keras (``KERAS_HOME``) в ``path``.
-
-    ``keras.datasets.fashion_mnist.load_data()`` не принимает ``cache_dir``, а переменную
-    ``KERAS_HOME`` Keras читает один раз при импорте и хранит в своей конфигурации;
-    ``get_file`` берёт папку из ``keras_home()``. Поэтому на время чтения подменяется
-    это значение и затем восстанавливается.
-    """
-    from keras.src.backend import config
-
-    if not hasattr(config, "_KERAS_DIR") or not callable(getattr(config, "keras_home", None)):
-        raise RuntimeError(
-            "Эта версия Keras хранит папку кэша иначе, чем ожидает course_utils; "
-            "используйте Keras 3.9 или новее."
-        )
-    previous = config._KERAS_DIR
-    config._KERAS_DIR = str(path)
-    try:
-        if config.keras_home() != str(path):
-            raise RuntimeError("Не удалось временно сменить папку кэша Keras.")
-        yield
-    finally:
-        config._KERAS_DIR = previous
-
-
 # --------------------------------------------------------------------------- CIFAR-10
 
 
@@ -189,19 +230,20 @@ def load_cifar10(classes=None):
     Источник: ``keras.datasets.cifar10`` (скачивание); при ``COURSE_DATA=sample`` —
     встроенная выборка (по 100 обучающих и 25 тестовых изображений каждого класса);
     при ``COURSE_DATA=<папка>`` — ``<папка>/cifar-10/cifar-10-python.tar.gz``. Оба последних
-    читаются :func:`read_cifar10_archive`.
+    читаются :func:`course_utils.readers.read_cifar10_archive`.
     """
     keep = check_cifar10_classes(classes)
-    if use_sample_data():
-        data = read_cifar10_archive(_sample_path(CIFAR10_SAMPLE_ARCHIVE.name))
-    elif (folder := local_datasets_dir()) is not None:
-        data = read_cifar10_archive(folder / CIFAR10_ARCHIVE_IN_FOLDER)
-    else:
+    archive = locate("cifar10")
+    if archive is None:
         import keras
 
         data = _download("CIFAR-10", keras.datasets.cifar10.load_data)
         if keras.config.image_data_format() == "channels_first":
             data = tuple((np.ascontiguousarray(x.transpose(0, 2, 3, 1)), y) for x, y in data)
+    elif not archive.is_file():
+        raise DatasetError(f"Архив CIFAR-10 не найден: {archive}.", _HOW_TO_GO_OFFLINE)
+    else:
+        data = read_cifar10_archive(archive)
     if keep is None:
         return data
     return tuple(_keep_classes(x, y, keep) for x, y in data)
@@ -236,108 +278,6 @@ def _keep_classes(x, y, keep):
     return x[mask], y[mask]
 
 
-def read_cifar10_archive(path):
-    """Читает архив CIFAR-10 в официальной раскладке (``cifar-10-python.tar.gz``).
-
-    Внутри ожидаются ``cifar-10-batches-py/data_batch_1..N`` и ``test_batch`` — словари
-    pickle с ключами ``data`` (``uint8``, ``(n, 3072)``) и ``labels``. Архив читается
-    потоком, без распаковки на диск, и НИКОГДА не изменяется и не удаляется (в отличие от
-    ``keras.datasets.cifar10.load_data()``, который удаляет архив с «чужой» контрольной
-    суммой). pickle разбирается с ограничением: разрешены только объекты numpy-массивов.
-
-    Возвращает ``((x_train, y_train), (x_test, y_test))`` в формате Keras: ``x`` —
-    ``uint8`` ``(n, 32, 32, 3)``, ``y`` — ``uint8`` ``(n, 1)``.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Архив CIFAR-10 не найден: {path}. " + _HOW_TO_GO_OFFLINE)
-    batches = {}
-    try:
-        # "r|gz": один проход по потоку, без распаковки на диск.
-        with tarfile.open(path, mode="r|gz") as archive:
-            for member in archive:
-                name = PurePosixPath(member.name)
-                wanted = name.name == "test_batch" or re.fullmatch(r"data_batch_\d+", name.name)
-                if member.isfile() and name.parent.name == "cifar-10-batches-py" and wanted:
-                    batches[name.name] = _read_cifar10_batch(archive.extractfile(member))
-    except Exception as exc:
-        raise ValueError(
-            f"Архив CIFAR-10 {path} повреждён или это не cifar-10-python.tar.gz "
-            f"({type(exc).__name__}: {exc}). Файл оставлен как есть; скачайте архив заново "
-            "или задайте COURSE_DATA=sample."
-        ) from exc
-    train_names = sorted(
-        (name for name in batches if name.startswith("data_batch_")),
-        key=lambda name: int(name.rsplit("_", 1)[1]),
-    )
-    if not train_names or "test_batch" not in batches:
-        raise ValueError(
-            f"В архиве {path} нет cifar-10-batches-py/data_batch_* и test_batch: "
-            "это не архив CIFAR-10 в официальной раскладке. Файл оставлен как есть."
-        )
-    x_train = np.concatenate([batches[name][0] for name in train_names])
-    y_train = np.concatenate([batches[name][1] for name in train_names])
-    return (x_train, y_train), batches["test_batch"]
-
-
-def _read_cifar10_batch(stream):
-    """Один пакет CIFAR-10 -> (x uint8 (n, 32, 32, 3), y uint8 (n, 1))."""
-    batch = _RestrictedUnpickler(stream, encoding="bytes").load()
-    data = np.asarray(batch[b"data"], dtype=np.uint8)
-    labels = np.asarray(batch[b"labels"])
-    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(labels) != len(data):
-        raise ValueError(f"неожиданная форма пакета: data {data.shape}, labels {labels.shape}")
-    if labels.size and (labels.min() < 0 or labels.max() > 9):
-        raise ValueError("метки вне диапазона 0..9")
-    x = np.ascontiguousarray(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
-    return x, labels.astype(np.uint8).reshape(-1, 1)
-
-
-class _RestrictedUnpickler(pickle.Unpickler):
-    """pickle без исполнения произвольного кода: только то, что нужно numpy-массиву."""
-
-    def find_class(self, module, name):
-        if module in ("numpy.core.multiarray", "numpy._core.multiarray") and name == "_reconstruct":
-            # Архивы, записанные numpy 1.x и 2.x, называют модуль по-разному.
-            try:
-                from numpy._core.multiarray import _reconstruct
-            except ImportError:  # numpy < 2
-                from numpy.core.multiarray import _reconstruct
-            return _reconstruct
-        if module == "numpy" and name in ("ndarray", "dtype"):
-            return getattr(np, name)
-        raise pickle.UnpicklingError(f"недопустимый объект в pickle: {module}.{name}")
-
-
-# --------------------------------------------------------------------------- общее
-
-
-def _sample_path(name):
-    """Путь внутри ``data/``; понятная ошибка, если встроенных данных нет."""
-    path = SAMPLE_DATA_DIR / name
-    if not path.exists():
-        raise FileNotFoundError(
-            f"COURSE_DATA=sample: встроенные данные не найдены ({path}). Они лежат в папке "
-            "data/ клона репозитория курса (git clone), а в пакет, установленный через pip, "
-            "не входят. Склонируйте репозиторий и установите его: pip install -e ., "
-            "или уберите COURSE_DATA, чтобы скачать наборы из интернета."
-        )
-    return path
-
-
-def _download(name, load_data):
-    """Вызывает загрузчик ``keras.datasets``; при ошибке объясняет, как работать офлайн."""
-    try:
-        return load_data()
-    except Exception as exc:
-        raise DatasetDownloadError(
-            f"Не удалось загрузить {name} через keras.datasets "
-            f"({type(exc).__name__}: {exc}). Скорее всего, нет доступа к интернету. "
-            + _HOW_TO_GO_OFFLINE
-        ) from exc
-
-
-# --------------------------------------------------------------------------- CelebA
-# Загрузчики CelebA живут в course_utils/celeba.py (генератор офлайн-лиц — в generated_faces.py);
-# реэкспорт здесь, чтобы все наборы загружались из одного модуля.
-from course_utils.celeba import load_celeba, load_celeba_labelled  # noqa: E402,F401
+def _keep_classes(x, y, keep):
+    mask = np.isin(y.reshape(-1), keep)
+    return x[mask], y[mask]

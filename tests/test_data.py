@@ -3,16 +3,18 @@
 import gzip
 import io
 import pickle
+import shutil
 import tarfile
 
 import keras
 import numpy as np
 import pytest
-from keras.src.backend import config as keras_config
 
-from course_utils import data
+from course_utils import config, data
 from course_utils.config import REPO_ROOT, SAMPLE_DATA_DIR
-from course_utils.data import CIFAR10_ARCHIVE_IN_FOLDER
+from course_utils.data import DatasetError
+
+CIFAR10_ARCHIVE_IN_FOLDER = data.REGISTRY["cifar10"].local_path
 
 
 @pytest.fixture
@@ -58,8 +60,7 @@ def first_per_class(labels, n):
 # --------------------------------------------------------------------------- Fashion-MNIST
 
 
-def test_fashion_sample_goes_through_keras_loader(sample_mode, course_cache):
-    home_before = keras_config.keras_home()
+def test_fashion_sample_layout(sample_mode, course_cache):
     (x_train, y_train), (x_test, y_test) = data.load_fashion_mnist()
     assert x_train.shape == (2000, 28, 28) and y_train.shape == (2000,)
     assert x_test.shape == (500, 28, 28) and y_test.shape == (500,)
@@ -68,22 +69,18 @@ def test_fashion_sample_goes_through_keras_loader(sample_mode, course_cache):
     assert np.bincount(y_train).tolist() == [200] * 10
     assert np.bincount(y_test).tolist() == [50] * 10
     assert x_train.max() == 255 and x_train.min() == 0
-    # Папка кэша Keras восстановлена, временная копия удалена.
-    assert keras_config.keras_home() == home_before
-    assert list(course_cache.iterdir()) == []
+    assert not course_cache.exists()  # ничего не копируется во временные папки
 
 
-def test_fashion_real_files_via_temporary_keras_home(shared_datasets, monkeypatch, course_cache):
+def test_fashion_real_files_read_in_place(shared_datasets, monkeypatch, course_cache):
     monkeypatch.setenv("COURSE_DATA", str(shared_datasets))
-    home_before = keras_config.keras_home()
     (x_train, y_train), (x_test, y_test) = data.load_fashion_mnist()
     assert x_train.shape == (60000, 28, 28) and y_train.shape == (60000,)
     assert x_test.shape == (10000, 28, 28) and y_test.shape == (10000,)
     assert x_train.dtype == np.uint8 and set(np.unique(y_test)) == set(range(10))
     with gzip.open(shared_datasets / "fashion-mnist" / "t10k-labels-idx1-ubyte.gz") as f:
         assert np.array_equal(y_test, np.frombuffer(f.read(), np.uint8, offset=8))
-    assert keras_config.keras_home() == home_before
-    assert list(course_cache.iterdir()) == []
+    assert not course_cache.exists()
 
     # Встроенная выборка — первые 200/50 изображений каждого класса (data/README.md).
     monkeypatch.setenv("COURSE_DATA", "sample")
@@ -100,7 +97,7 @@ def test_fashion_missing_files_named(tmp_path, monkeypatch, course_cache):
     for name in data.FASHION_MNIST_FILES[:3]:
         (folder / name).write_bytes(b"x")
     monkeypatch.setenv("COURSE_DATA", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="нет файлов Fashion-MNIST: t10k-labels"):
+    with pytest.raises(DatasetError, match="нет файлов Fashion-MNIST: t10k-labels.*Что сделать"):
         data.load_fashion_mnist()
 
 
@@ -110,12 +107,10 @@ def test_fashion_corrupt_files_explained_and_kept(tmp_path, monkeypatch, course_
     for name in data.FASHION_MNIST_FILES:
         (folder / name).write_bytes(b"not a gzip file")
     monkeypatch.setenv("COURSE_DATA", str(tmp_path))
-    home_before = keras_config.keras_home()
-    with pytest.raises(ValueError, match="Не удалось прочитать Fashion-MNIST.*повреждены"):
+    with pytest.raises(DatasetError, match="повреждён или не в формате IDX.*Что сделать"):
         data.load_fashion_mnist()
     for name in data.FASHION_MNIST_FILES:
         assert (folder / name).read_bytes() == b"not a gzip file"
-    assert keras_config.keras_home() == home_before
 
 
 @pytest.mark.parametrize(
@@ -129,7 +124,7 @@ def test_download_failure_says_how_to_go_offline(monkeypatch, module, loader):
         raise failure
 
     monkeypatch.setattr(getattr(keras.datasets, module), "load_data", offline)
-    with pytest.raises(data.DatasetDownloadError, match="Не удалось загрузить") as info:
+    with pytest.raises(DatasetError, match="Не удалось загрузить") as info:
         getattr(data, loader)()
     assert "COURSE_DATA=sample" in str(info.value)
     assert "URL fetch failure" in str(info.value)
@@ -262,7 +257,7 @@ def _tar_gz(members):
 def test_cifar10_bad_archive_is_explained_and_not_deleted(tmp_path, monkeypatch, payload, message):
     archive = _folder_with_archive(tmp_path, payload)
     monkeypatch.setenv("COURSE_DATA", str(tmp_path))
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(DatasetError, match=message):
         data.load_cifar10()
     assert archive.read_bytes() == payload
 
@@ -282,20 +277,41 @@ def test_cifar10_archive_refuses_code_in_pickle(tmp_path, monkeypatch):
         ),
     )
     monkeypatch.setenv("COURSE_DATA", str(tmp_path))
-    with pytest.raises(ValueError, match="недопустимый объект в pickle: builtins.exec"):
+    with pytest.raises(DatasetError, match="недопустимый объект в pickle: builtins.exec"):
         data.load_cifar10()
     assert not marker.exists() and archive.is_file()
 
 
 def test_cifar10_missing_archive(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_DATA", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="Архив CIFAR-10 не найден.*COURSE_DATA=sample"):
+    with pytest.raises(DatasetError, match="Архив CIFAR-10 не найден.*COURSE_DATA=sample"):
         data.load_cifar10()
 
 
 @pytest.mark.parametrize("loader", ["load_fashion_mnist", "load_cifar10"])
 def test_sample_missing_explains_where_it_lives(monkeypatch, tmp_path, course_cache, loader):
     monkeypatch.setenv("COURSE_DATA", "sample")
-    monkeypatch.setattr(data, "SAMPLE_DATA_DIR", tmp_path / "no-data")
-    with pytest.raises(FileNotFoundError, match="COURSE_DATA=sample: встроенные данные не найдены"):
+    monkeypatch.setattr(config, "SAMPLE_DATA_DIR", tmp_path / "no-data")
+    with pytest.raises(DatasetError, match="COURSE_DATA=sample: встроенные данные .* не найдены"):
         getattr(data, loader)()
+
+
+@pytest.mark.parametrize("loader", ["load_fashion_mnist", "load_cifar10"])
+def test_sample_changed_is_detected_by_checksum(monkeypatch, tmp_path, loader):
+    """Изменённый файл встроенной выборки не читается молча: его ловит sha256 из реестра."""
+    sample = tmp_path / "data"
+    shutil.copytree(SAMPLE_DATA_DIR, sample)
+    name = next(iter(data.REGISTRY[loader.removeprefix("load_")].sample_files))
+    with open(sample / name, "ab") as f:
+        f.write(b"\0")
+    monkeypatch.setenv("COURSE_DATA", "sample")
+    monkeypatch.setattr(config, "SAMPLE_DATA_DIR", sample)
+    with pytest.raises(DatasetError, match="изменён или повреждён.*make sample-data"):
+        getattr(data, loader)()
+
+
+def test_registry_loads_by_name(sample_mode):
+    (x_train, _), _ = data.load("cifar10", classes=[3])
+    assert x_train.shape == (100, 32, 32, 3)
+    with pytest.raises(DatasetError, match="Набора 'mnist' нет.*fashion_mnist, cifar10, celeba"):
+        data.load("mnist")
