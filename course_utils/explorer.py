@@ -18,21 +18,16 @@ import io
 import ipywidgets as widgets
 import numpy as np
 
+from course_utils.images import GRAY_CMAP, to_unit_range
 from course_utils.palette import FASHION_MNIST_CLASSES_RU, class_scatter
+from course_utils.vae_utils import decode, decode_line
 
-__all__ = ["latent_explorer", "decode_line", "to_png", "ExplorerBox"]
+__all__ = ["latent_explorer", "decode_line", "to_png", "ExplorerBox", "SLIDER_CLASS", "IMAGE_CLASS"]
 
+#: CSS-классы виджетов (соглашение с браузерными тестами и ноутбуками: одно место).
 SLIDER_CLASS = "vae-explorer-slider"
 IMAGE_CLASS = "vae-explorer-image"
 BOX_CLASS = "vae-explorer"
-
-
-def _decode(decoder, points):
-    """Декодирует точки ``(n, 2)`` одним вызовом модели; numpy ``(n, h, w, c)``."""
-    import keras
-
-    points = np.asarray(points, dtype="float32")
-    return np.asarray(keras.ops.convert_to_numpy(decoder(points, training=False)))
 
 
 def _latent_dim(decoder):
@@ -45,16 +40,17 @@ def _latent_dim(decoder):
     return shape[-1]
 
 
-def to_png(image, cmap="gray_r", size=160):
-    """PNG-байты изображения ``(h, w)``, ``(h, w, 1)`` или ``(h, w, 3)`` со значениями 0..1.
+def to_png(image, cmap=GRAY_CMAP, size=160):
+    """PNG-байты изображения ``(h, w)``, ``(h, w, 1)`` или ``(h, w, 3)``.
 
-    Серое изображение раскрашивается как в ``display``: при ``cmap="gray_r"`` 1 — чёрный,
+    Значения приводятся к 0..1 правилом :func:`course_utils.images.to_unit_range`. Серое
+    изображение раскрашивается как в ``display``: при ``cmap="gray_r"`` 1 — чёрный,
     при ``"gray"`` 1 — белый. Картинка увеличивается до ``size`` пикселей по большей
     стороне без сглаживания (видны настоящие пиксели).
     """
     from PIL import Image
 
-    image = np.clip(np.asarray(image, dtype="float32"), 0.0, 1.0)
+    image = to_unit_range(image)
     if image.ndim == 3 and image.shape[-1] == 1:
         image = image[..., 0]
     if image.ndim == 2:
@@ -74,19 +70,6 @@ def to_png(image, cmap="gray_r", size=160):
     buffer = io.BytesIO()
     pil.save(buffer, format="png")
     return buffer.getvalue()
-
-
-def decode_line(decoder, start, end, n=10):
-    """Точки отрезка от ``start`` до ``end`` (оба конца включены) и их декодирование.
-
-    Возвращает ``(points, images)``; все ``n`` точек декодируются одним вызовом.
-    """
-    if not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"decode_line: n должно быть целым числом >= 2, получено {n!r}.")
-    start, end = np.asarray(start, dtype="float32"), np.asarray(end, dtype="float32")
-    t = np.linspace(0.0, 1.0, n, dtype="float32")[:, None]
-    points = (1.0 - t) * start + t * end
-    return points, _decode(decoder, points)
 
 
 def _static_figure(point, image, embeddings, labels, class_names, z_range, cmap):
@@ -124,14 +107,15 @@ def latent_explorer(
     labels=None,
     class_names=FASHION_MNIST_CLASSES_RU,
     step=0.05,
-    cmap="gray_r",
+    cmap=GRAY_CMAP,
     image_size=160,
     show_static=True,
 ):
     """Исследователь двумерного скрытого пространства: ползунки ``z₁``, ``z₂`` -> картинка.
 
     Аргументы:
-        decoder: декодер Keras ``(batch, 2) -> изображения`` со значениями 0..1.
+        decoder: декодер Keras ``(batch, 2) -> изображения`` со значениями 0..1 (или
+            модель VAE с атрибутом ``decoder``).
         z_range: границы ползунков ``(min, max)``.
         initial: начальная точка ``(z1, z2)``.
         embeddings, labels: необязательное облако кодов ``(n, 2)`` и их метки — рисуются
@@ -147,6 +131,7 @@ def latent_explorer(
     У панели есть атрибуты ``sliders`` (два ``FloatSlider``), ``image`` (``Image``),
     ``label`` и ``decode(z1, z2)``.
     """
+    decoder = getattr(decoder, "decoder", decoder)
     if _latent_dim(decoder) != 2:
         raise ValueError(
             f"latent_explorer работает с двумерным скрытым пространством, а вход декодера "
@@ -162,7 +147,7 @@ def latent_explorer(
         if embeddings.ndim != 2 or embeddings.shape[1] != 2:
             raise ValueError(f"embeddings: нужен массив (n, 2), получена форма {embeddings.shape}.")
 
-    first_image = _decode(decoder, [initial])[0]
+    first_image = decode([initial], decoder)[0]
     if show_static:
         _static_figure(initial, first_image, embeddings, labels, class_names, (low, high), cmap)
 
@@ -187,7 +172,7 @@ def latent_explorer(
 
     def update(_change=None):
         z1, z2 = (s.value for s in sliders)
-        image.value = to_png(_decode(decoder, [[z1, z2]])[0], cmap, image_size)
+        image.value = to_png(decode([[z1, z2]], decoder)[0], cmap, image_size)
         label.value = _caption(z1, z2)
 
     for slider in sliders:
@@ -196,7 +181,7 @@ def latent_explorer(
     box = ExplorerBox(children=[widgets.VBox(sliders + [label]), image])
     box.add_class(BOX_CLASS)
     box.sliders, box.image, box.label = sliders, image, label
-    box.decode = lambda z1, z2: _decode(decoder, [[z1, z2]])[0]
+    box.decode = lambda z1, z2: decode([[z1, z2]], decoder)[0]
     return box
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
+
+from course_utils.images import GRAY_CMAP, show_grid, to_numpy, to_unit_range
 
 #: Размер пакета по умолчанию, когда :func:`sample_batch` режет массив.
 DEFAULT_BATCH_SIZE = 32
@@ -38,7 +39,7 @@ def sample_batch(data, batch_size=None):
             raise ValueError("sample_batch: набор данных пуст, пакет взять неоткуда.")
         if isinstance(element, (tuple, list)):
             element = element[0]
-        batch = _to_numpy(element)
+        batch = to_numpy(element)
         if batch.ndim == 0:
             raise ValueError("sample_batch: элемент набора — скаляр, а не пакет примеров.")
         return batch if batch_size is None else batch[:batch_size]
@@ -46,7 +47,7 @@ def sample_batch(data, batch_size=None):
         if not data:
             raise ValueError("sample_batch: получен пустой кортеж.")
         data = data[0]
-    array = _to_numpy(data)
+    array = to_numpy(data)
     if array.ndim == 0:
         raise ValueError("sample_batch ожидает массив примеров, а получен скаляр.")
     if len(array) == 0:
@@ -54,21 +55,17 @@ def sample_batch(data, batch_size=None):
     return array[: batch_size or DEFAULT_BATCH_SIZE]
 
 
-def display(images, n=10, size=(20, 3), cmap="gray_r", as_type="float32", save_to=None):
+def display(images, n=10, size=(20, 3), cmap=GRAY_CMAP, as_type="float32", save_to=None):
     """Показывает ПЕРВЫЕ ``n`` изображений в один ряд (не случайные).
 
     ``images`` — массив numpy или тензор бэкенда Keras формы ``(k, h, w)``,
     ``(k, h, w, 1)`` (оттенки серого) или ``(k, h, w, 3)`` (RGB; 4 — RGBA). Если
     изображений меньше ``n``, показываются все, что есть.
 
-    Диапазон значений приводится к 0..1 по правилам (проверяются показываемые
-    изображения):
-
-    * максимум больше 1 — считаем, что это 0..255, и делим на 255;
-    * иначе, если минимум меньше 0 — считаем, что это -1..1, и берём ``(x + 1) / 2``;
-    * иначе (0..1) — значения не меняются.
-
-    Выходящее за 0..1 после этого обрезается. Оттенки серого рисуются с
+    Диапазон значений приводится к 0..1 правилом
+    :func:`course_utils.images.to_unit_range` (проверяются показываемые изображения):
+    максимум больше 1 — это 0..255, иначе минимум меньше 0 — это -1..1, иначе 0..1;
+    выходящее за 0..1 обрезается. Оттенки серого рисуются с
     ``vmin=0, vmax=1`` (без автоматического растягивания контраста) в палитре
     ``cmap`` (по умолчанию ``"gray_r"``: 0 — белый, 1 — чёрный); для RGB ``cmap``
     не используется. ``as_type`` — тип, в который переводятся значения 0..1 перед
@@ -81,11 +78,9 @@ def display(images, n=10, size=(20, 3), cmap="gray_r", as_type="float32", save_t
     ``matplotlib.figure.Figure`` (например, для ``fig.savefig``). Повторно в
     ноутбуке он не выводится, даже если вызов стоит последней строкой ячейки.
     """
-    import matplotlib.pyplot as plt
-
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n должно быть целым числом >= 1, получено {n!r}.")
-    images = _to_numpy(images)
+    images = to_numpy(images)
     if images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[-1] not in (1, 3, 4)):
         raise ValueError(
             "display ожидает пакет изображений формы (k, h, w), (k, h, w, 1) или (k, h, w, 3), "
@@ -93,46 +88,10 @@ def display(images, n=10, size=(20, 3), cmap="gray_r", as_type="float32", save_t
         )
     if len(images) == 0:
         raise ValueError("display: изображений нет (пустой массив).")
-    images = images[:n].astype("float32")
-    if images.max() > 1.0:
-        images = images / 255.0
-    elif images.min() < 0.0:
-        images = (images + 1.0) / 2.0
-    images = np.clip(images, 0.0, 1.0).astype(as_type)
-    if images.ndim == 4 and images.shape[-1] == 1:
-        images = images[..., 0]
-
-    fig, axes = plt.subplots(1, len(images), figsize=size, squeeze=False)
-    for ax, image in zip(axes[0], images):
-        ax.imshow(image, cmap=cmap if image.ndim == 2 else None, vmin=0, vmax=1)
-        ax.axis("off")
-    if save_to is not None:
-        save_to = Path(save_to)
-        save_to.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(save_to, bbox_inches="tight")
-    plt.show()
-    # Рисунок уже показан: убираем его из pyplot (иначе копятся открытые рисунки)
-    # и не даём Jupyter вывести возвращённый объект второй раз.
-    plt.close(fig)
-    fig._ipython_display_ = _already_shown
-    return fig
-
-
-def _already_shown():
-    return None
+    images = to_unit_range(images[:n]).astype(as_type)
+    return show_grid(images[None], figsize=size, cmap=cmap, save_to=save_to)
 
 
 def _is_tf_dataset(data):
     tf = sys.modules.get("tensorflow")  # не импортируем TensorFlow ради проверки
     return tf is not None and isinstance(data, tf.data.Dataset)
-
-
-def _to_numpy(x):
-    """numpy-массив из массива, списка или тензора любого бэкенда Keras."""
-    if isinstance(x, np.ndarray):
-        return x
-    if isinstance(x, (list, int, float)):
-        return np.asarray(x)
-    import keras
-
-    return keras.ops.convert_to_numpy(x)

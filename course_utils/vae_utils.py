@@ -7,38 +7,84 @@
 оба конца (alpha от 0 до 1 включительно).
 
 Годится любая модель с атрибутами ``encoder`` (возвращает ``z_mean, z_log_var, z``) и
-``decoder``, например :class:`course_utils.vae.VAE`. Функции возвращают массивы,
-которые рисуют (``show=False`` — только вернуть).
+``decoder``, например :class:`course_utils.vae.VAE`; там, где нужен только декодер, можно
+передать и сам декодер. Порядок аргументов везде один, как в лекции: сначала данные,
+потом модель — ``morph_faces(data, vae)``, ``morph(image_a, image_b, vae)``,
+``decode(z, vae)``. Функции возвращают массивы, которые рисуют (``show=False`` — только
+вернуть).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["encode_mean", "decode", "get_vector_from_label", "add_vector_to_images", "morph",
-           "morph_faces"]  # fmt: skip
+from course_utils.images import show_grid, to_numpy
+
+__all__ = [
+    "encode_mean",
+    "decode",
+    "decode_line",
+    "get_vector_from_label",
+    "add_vector_to_images",
+    "morph",
+    "morph_faces",
+]
 
 
-def _to_numpy(x):
-    if isinstance(x, np.ndarray):
-        return x
-    if type(x).__module__.startswith("tensorflow"):
-        return x.numpy()  # батчи tf.data при любом бэкенде: без лишних преобразований
-    import keras
+def _model_part(model, part, function):
+    """``model.encoder`` / ``model.decoder`` (или сама модель, если это декодер)."""
+    if hasattr(model, part):
+        return getattr(model, part)
+    if part == "decoder" and callable(model):
+        return model
+    raise TypeError(
+        f"{function}: последним аргументом ожидалась модель VAE с атрибутом {part}, получено "
+        f"{type(model).__name__}. Порядок аргументов: сначала данные, потом модель, "
+        f"например {function}(..., vae)."
+    )
 
-    return np.asarray(keras.ops.convert_to_numpy(x))
+
+def _check_data(data, function):
+    """Понятная ошибка, если модель передана первой (прежний порядок аргументов)."""
+    if hasattr(data, "decoder") or hasattr(data, "encoder"):
+        raise TypeError(
+            f"{function}: первым аргументом передана модель. Порядок аргументов в курсе — "
+            f"сначала данные, потом модель: {function}(данные, ..., vae)."
+        )
 
 
-def encode_mean(vae, images):
+def encode_mean(images, vae):
     """``z_mean`` для батча изображений (numpy ``(batch, z_dim)``): детерминированное
     положение изображения в скрытом пространстве, без шума выборки."""
-    z_mean, _, _ = vae.encoder(np.asarray(images, dtype="float32"), training=False)
-    return _to_numpy(z_mean)
+    _check_data(images, "encode_mean")
+    encoder = _model_part(vae, "encoder", "encode_mean")
+    z_mean, _, _ = encoder(np.asarray(images, dtype="float32"), training=False)
+    return to_numpy(z_mean)
 
 
-def decode(vae, z):
-    """Декодирует все точки ``z`` одним вызовом декодера; numpy ``(batch, H, W, C)``."""
-    return _to_numpy(vae.decoder(np.asarray(z, dtype="float32"), training=False))
+def decode(z, vae):
+    """Декодирует все точки ``z`` одним вызовом декодера; numpy ``(batch, H, W, C)``.
+
+    ``vae`` — модель с атрибутом ``decoder`` или сам декодер.
+    """
+    _check_data(z, "decode")
+    decoder = _model_part(vae, "decoder", "decode")
+    return to_numpy(decoder(np.asarray(z, dtype="float32"), training=False))
+
+
+def decode_line(start, end, vae, n=10):
+    """Точки отрезка скрытого пространства от ``start`` до ``end`` и их декодирование.
+
+    Точки ``(1 - alpha) * start + alpha * end`` для ``n`` значений alpha от 0 до 1
+    ВКЛЮЧИТЕЛЬНО; все декодируются одним вызовом. Возвращает ``(points, images)``.
+    Единственная интерполяция курса: ею пользуются :func:`morph` и исследователь.
+    """
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 2:
+        raise ValueError(f"decode_line: n должно быть целым числом >= 2 (оба конца), получено {n!r}.")
+    start, end = np.asarray(start, dtype="float32"), np.asarray(end, dtype="float32")
+    alphas = np.linspace(0.0, 1.0, int(n), dtype="float32")[:, None]
+    points = (1.0 - alphas) * start + alphas * end
+    return points, decode(points, vae)
 
 
 def _split_batch(batch):
@@ -51,13 +97,14 @@ def _split_batch(batch):
 
 def _first_images(data, n):
     """Первые ``n`` изображений из массива или из набора батчей (numpy)."""
+    _check_data(data, "morph_faces / add_vector_to_images")
     if hasattr(data, "shape") and len(getattr(data, "shape", ())) == 4:
         images = np.asarray(data)[:n]
     else:
         taken, count = [], 0
         for batch in data:
             images, _ = _split_batch(batch)
-            images = _to_numpy(images)
+            images = to_numpy(images)
             taken.append(images)
             count += len(images)
             if count >= n:
@@ -84,6 +131,7 @@ def get_vector_from_label(data, vae, embedding_dim, label, tolerance=0.08, max_i
     изображений учтено, сдвиг среднего POS и NEG за батч, расстояние между средними и
     его изменение. Возвращает вектор ЕДИНИЧНОЙ длины (numpy ``(embedding_dim,)``).
     """
+    _check_data(data, "get_vector_from_label")
     sums = {True: np.zeros(embedding_dim, "float64"), False: np.zeros(embedding_dim, "float64")}
     counts = {True: 0, False: 0}
     means = {True: None, False: None}
@@ -101,12 +149,12 @@ def get_vector_from_label(data, vae, embedding_dim, label, tolerance=0.08, max_i
                 "get_vector_from_label нужны пары (изображения, метки): загрузите данные "
                 "с метками, например load_celeba_labelled(label)."
             )
-        labels = _to_numpy(labels).reshape(-1) > 0
+        labels = to_numpy(labels).reshape(-1) > 0
         seen += len(labels)
         if labels.all() or not labels.any():
             skipped += 1
             continue
-        z = encode_mean(vae, images).astype("float64")
+        z = encode_mean(images, vae).astype("float64")
         if z.shape[1] != embedding_dim:
             raise ValueError(
                 f"embedding_dim={embedding_dim}, а кодировщик выдаёт {z.shape[1]} измерений."
@@ -156,28 +204,6 @@ def get_vector_from_label(data, vae, embedding_dim, label, tolerance=0.08, max_i
     return (vector / norm).astype("float32")
 
 
-def _show_grid(rows, titles=None, row_labels=None, size=1.4):
-    import matplotlib.pyplot as plt
-
-    n_rows, n_cols = rows.shape[:2]
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(n_cols * size, n_rows * size + 0.3),
-                             squeeze=False)  # fmt: skip
-    for r in range(n_rows):
-        for c in range(n_cols):
-            ax = axes[r, c]
-            image = np.clip(rows[r, c], 0, 1)
-            ax.imshow(image.squeeze(-1) if image.shape[-1] == 1 else image,
-                      cmap="gray" if image.shape[-1] == 1 else None)  # fmt: skip
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if r == 0 and titles is not None:
-                ax.set_title(titles[c], fontsize=9)
-        if row_labels is not None:
-            axes[r, 0].set_ylabel(row_labels[r], fontsize=9)
-    fig.tight_layout()
-    plt.show()
-
-
 def add_vector_to_images(data, vae, feature_vec, n=5, alphas=(-4, -3, -2, -1, 0, 1, 2, 3, 4),
                          show=True):  # fmt: skip
     """Сдвигает ``n`` лиц вдоль вектора атрибута: декодирует ``z_mean + alpha * feature_vec``.
@@ -188,21 +214,21 @@ def add_vector_to_images(data, vae, feature_vec, n=5, alphas=(-4, -3, -2, -1, 0,
     """
     images = _first_images(data, n)
     alphas = np.asarray(alphas, dtype="float32")
-    z = encode_mean(vae, images)
+    z = encode_mean(images, vae)
     vec = np.asarray(feature_vec, dtype="float32").reshape(1, 1, -1)
     if vec.shape[-1] != z.shape[1]:
         raise ValueError(f"Длина вектора {vec.shape[-1]}, а скрытое пространство {z.shape[1]}.")
     shifted = z[:, None, :] + alphas[None, :, None] * vec  # (n, len(alphas), z_dim)
-    decoded = decode(vae, shifted.reshape(-1, z.shape[1]))
+    decoded = decode(shifted.reshape(-1, z.shape[1]), vae)
     decoded = decoded.reshape(n, len(alphas), *decoded.shape[1:])
     grid = np.concatenate([images[:, None], decoded], axis=1)
     if show:
         titles = ["исходное"] + [f"α = {a:g}" for a in alphas]
-        _show_grid(grid, titles)
+        show_grid(grid, titles)
     return grid
 
 
-def morph(vae, image_a, image_b, n_steps=10):
+def morph(image_a, image_b, vae, n_steps=10):
     """Декодирует точки ``z_A * (1 - alpha) + z_B * alpha`` для ``n_steps`` значений alpha
     от 0 до 1 ВКЛЮЧИТЕЛЬНО (``z`` — ``z_mean`` изображений). Одним вызовом декодера.
 
@@ -211,10 +237,11 @@ def morph(vae, image_a, image_b, n_steps=10):
     """
     if int(n_steps) < 2:
         raise ValueError(f"n_steps={n_steps}: нужно хотя бы 2 шага (оба конца).")
-    z = encode_mean(vae, np.stack([np.asarray(image_a), np.asarray(image_b)]))
+    _check_data(image_a, "morph")
+    z_a, z_b = encode_mean(np.stack([np.asarray(image_a), np.asarray(image_b)]), vae)
+    _, decoded = decode_line(z_a, z_b, vae, int(n_steps))
     alphas = np.linspace(0.0, 1.0, int(n_steps), dtype="float32")
-    points = z[0][None] * (1 - alphas[:, None]) + z[1][None] * alphas[:, None]
-    return alphas, decode(vae, points)
+    return alphas, decoded
 
 
 def morph_faces(data, vae, n_steps=10, pair=(0, 1), show=True):
@@ -225,9 +252,9 @@ def morph_faces(data, vae, n_steps=10, pair=(0, 1), show=True):
     """
     images = _first_images(data, max(pair) + 1)
     a, b = images[pair[0]], images[pair[1]]
-    alphas, decoded = morph(vae, a, b, n_steps)
+    alphas, decoded = morph(a, b, vae, n_steps)
     strip = np.concatenate([a[None], decoded, b[None]])
     if show:
         titles = ["A"] + [f"α = {t:.2f}" for t in alphas] + ["B"]
-        _show_grid(strip[None], titles, size=1.2)
+        show_grid(strip[None], titles, cell_size=1.2)
     return strip

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from course_utils.explorer import decode_line, latent_explorer, to_png
+from course_utils.explorer import IMAGE_CLASS, SLIDER_CLASS, decode_line, latent_explorer, to_png
 
 matplotlib.use("Agg")
 
@@ -27,9 +27,9 @@ def test_moving_a_slider_changes_the_image():
     z1, z2 = explorer.sliders
     assert all(isinstance(s, widgets.FloatSlider) for s in (z1, z2))
     assert [s.description for s in (z1, z2)] == ["z₁", "z₂"]
-    assert all("vae-explorer-slider" in s._dom_classes for s in (z1, z2))
+    assert all(SLIDER_CLASS in s._dom_classes for s in (z1, z2))
     assert isinstance(explorer.image, widgets.Image)
-    assert "vae-explorer-image" in explorer.image._dom_classes
+    assert IMAGE_CLASS in explorer.image._dom_classes
 
     before = bytes(explorer.image.value)
     assert before.startswith(b"\x89PNG")
@@ -67,7 +67,7 @@ def test_to_png_scales_up_and_applies_the_colour_map():
 
 def test_decode_line_includes_both_ends_in_one_batch():
     decoder = _tiny_decoder()
-    points, images = decode_line(decoder, (-1, 2), (3, 0), n=5)
+    points, images = decode_line((-1, 2), (3, 0), decoder, n=5)
     np.testing.assert_allclose(points[0], [-1, 2])
     np.testing.assert_allclose(points[-1], [3, 0])
     assert images.shape == (5, 8, 8, 1)

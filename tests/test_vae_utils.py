@@ -167,14 +167,33 @@ def test_morph_includes_both_end_points_in_one_call():
     rng = np.random.default_rng(7)
     a, b = rng.random((2, 2, 2, 1)).astype("float32")
     vae = IdentityVAE()
-    alphas, decoded = morph(vae, a, b, n_steps=5)
+    alphas, decoded = morph(a, b, vae, n_steps=5)
     assert vae.decoder.calls == 1
     np.testing.assert_allclose(alphas, [0, 0.25, 0.5, 0.75, 1.0])
     np.testing.assert_allclose(decoded[0], a, atol=1e-6)
     np.testing.assert_allclose(decoded[-1], b, atol=1e-6)
     np.testing.assert_allclose(decoded[2], (a + b) / 2, atol=1e-6)
     with pytest.raises(ValueError, match="хотя бы 2"):
-        morph(vae, a, b, n_steps=1)
+        morph(a, b, vae, n_steps=1)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda vae, x: morph(vae, x[0], x[1]),
+        lambda vae, x: vae_utils.encode_mean(vae, x),
+        lambda vae, x: vae_utils.decode(vae, np.zeros((1, 4))),
+        lambda vae, x: morph_faces(vae, x, show=False),
+        lambda vae, x: add_vector_to_images(vae, x, np.ones(4), show=False),
+        lambda vae, x: get_vector_from_label(vae, [(x, np.arange(len(x)) % 2)], 4, "a"),
+    ],
+    ids=["morph", "encode_mean", "decode", "morph_faces", "add_vector_to_images", "get_vector"],
+)
+def test_model_first_is_explained(call):
+    """Везде один порядок — данные, потом модель; старый порядок даёт понятную ошибку."""
+    x = np.zeros((4, 2, 2, 1), "float32")
+    with pytest.raises(TypeError, match="сначала данные, потом модель"):
+        call(IdentityVAE(), x)
 
 
 def test_morph_faces_strip(monkeypatch):
@@ -224,8 +243,8 @@ def test_helpers_work_with_a_keras_vae(keras_vae):
     strip = morph_faces(images, Wrapped(), n_steps=6, show=False)
     assert strip.shape == (8, 32, 32, 3) and counting.calls == 2
     # концы морфинга — декодированные z_mean изображений A и B
-    z = vae_utils.encode_mean(keras_vae, images[:2])
-    ends = vae_utils.decode(keras_vae, z)
+    z = vae_utils.encode_mean(images[:2], keras_vae)
+    ends = vae_utils.decode(z, keras_vae)
     np.testing.assert_allclose(strip[1], ends[0], atol=1e-5)
     np.testing.assert_allclose(strip[-2], ends[1], atol=1e-5)
 

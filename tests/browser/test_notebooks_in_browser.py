@@ -17,13 +17,15 @@ from browser_helpers import KERNEL_IDLE_JS, cell_source, notebook_sources
 
 from course_utils import manifest
 from course_utils.config import REPO_ROOT
+from course_utils.explorer import IMAGE_CLASS, SLIDER_CLASS
 
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 STDERR_MIME = "application/vnd.jupyter.stderr"
 # Предупреждения, которых не должно быть в выводе (см. brief: ни ошибок, ни deprecation).
 BAD_WARNING = re.compile(r"\b(?:Deprecation|PendingDeprecation|Future)Warning\b")
-SLIDER = ".vae-explorer-slider"
-IMAGE = "img.vae-explorer-image, .vae-explorer-image img"
+# CSS-классы виджетов — из course_utils.explorer (соглашение записано там один раз).
+SLIDER = f".{SLIDER_CLASS}"
+IMAGE = f"img.{IMAGE_CLASS}, .{IMAGE_CLASS} img"
 # Ноутбуки с виджетами-исследователями (has_widgets в course.toml): путь -> название.
 WIDGET_NOTEBOOKS = {nb.path: nb.title for nb in manifest.load().notebooks if nb.has_widgets}
 
@@ -173,11 +175,11 @@ def test_explorer_widgets_update(notebook):
         f"{nb.relpath} не выполнился, виджеты не проверить: {nb.run_error or nb.run_result}"
     )
     assert sliders.count() > 0, (
-        f"{nb.relpath}: нет отрисованного ползунка с классом vae-explorer-slider "
+        f"{nb.relpath}: нет отрисованного ползунка с классом {SLIDER_CLASS} "
         "(ipywidgets.FloatSlider + add_class) — виджет не показан или не по соглашению"
     )
     assert page.locator(IMAGE).count() > 0, (
-        f"{nb.relpath}: нет картинки с классом vae-explorer-image (ipywidgets.Image + add_class)"
+        f"{nb.relpath}: нет картинки с классом {IMAGE_CLASS} (ipywidgets.Image + add_class)"
     )
     for i in range(sliders.count()):
         slider = sliders.nth(i)
@@ -197,7 +199,7 @@ def test_explorer_widgets_update(notebook):
         nb.screenshot(f"-widget{i}-after", output)
         assert _image_digests(page) != before, (
             f"{nb.relpath}: ползунок {label!r} сдвинут {was} -> {now}, "
-            "но ни одна картинка vae-explorer-image не изменилась за 60 с"
+            f"но ни одна картинка {IMAGE_CLASS} не изменилась за 60 с"
         )
 
 
