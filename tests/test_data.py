@@ -315,3 +315,12 @@ def test_registry_loads_by_name(sample_mode):
     assert x_train.shape == (100, 32, 32, 3)
     with pytest.raises(DatasetError, match="Набора 'mnist' нет.*fashion_mnist, cifar10, celeba"):
         data.load("mnist")
+
+
+@pytest.mark.parametrize("name", sorted(data.REGISTRY))
+def test_every_registered_loader_exists(name):
+    """Реестр называет загрузчик строкой "модуль:функция": она должна указывать на функцию."""
+    import importlib
+
+    module, function = data.REGISTRY[name].loader.split(":")
+    assert callable(getattr(importlib.import_module(module), function))
