@@ -146,11 +146,11 @@ def attribute_effects(vae, classifier, vectors, probe, alphas=(-2, 0, 2)):
     from course_utils.vae_utils import decode, encode_mean
 
     probe = _as_unit_float(probe)
-    z = encode_mean(vae, probe)
+    z = encode_mean(probe, vae)
     effects = {}
     for name, vector in vectors.items():
         shifted = np.concatenate([z + alpha * np.asarray(vector)[None] for alpha in alphas])
-        probs = classifier.predict(decode(vae, shifted))
+        probs = classifier.predict(decode(shifted, vae))
         effects[name] = {
             "alphas": list(alphas),
             "probs": {other: [float(p.mean()) for p in np.split(probs[other], len(alphas))]

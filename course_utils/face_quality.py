@@ -34,7 +34,7 @@ def reconstruction_psnr(vae, images, batch_size=256) -> float:
     from course_utils.vae_utils import decode, encode_mean
 
     x = _unit(images)
-    rec = np.concatenate([decode(vae, encode_mean(vae, x[i : i + batch_size]))
+    rec = np.concatenate([decode(encode_mean(x[i : i + batch_size], vae), vae)
                           for i in range(0, len(x), batch_size)])  # fmt: skip
     return psnr(x, rec)
 
