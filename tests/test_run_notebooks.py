@@ -5,6 +5,7 @@ import sys
 
 import nbformat
 
+from course_utils import manifest
 from course_utils.config import REPO_ROOT
 
 RUNNER = REPO_ROOT / "tools" / "run_notebooks.py"
@@ -36,3 +37,14 @@ def test_run_notebook_writes_executed_copy_and_figures(tmp_path):
     assert len(figures) == 1
     assert figures[0].read_bytes().startswith(b"\x89PNG")
     assert source.read_bytes() == before
+
+
+def test_without_arguments_runs_the_manifest_list():
+    """Без аргументов — ноутбуки из course.toml (эталоны вместо версий для студентов)."""
+    result = subprocess.run(
+        [sys.executable, str(RUNNER), "--list"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    listed = result.stdout.split()
+    assert listed == manifest.load().run_list()
+    assert not set(listed) & {a.student_version for a in manifest.load().assignments}

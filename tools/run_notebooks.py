@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="ноутбуки (по умолчанию все)")
     parser.add_argument("--build-dir", type=Path, default=COURSE_ROOT / "build")
+    parser.add_argument("--list", action="store_true", help="только напечатать, что выполнится")
     args = parser.parse_args(argv)
 
     notebooks = [path.resolve() for path in args.notebooks] or [
@@ -67,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if not notebooks:
         print(f"Ноутбуков не найдено: в {manifest.MANIFEST_NAME} нет ни одного.")
+        return 0
+    if args.list:
+        print("\n".join(path.relative_to(COURSE_ROOT).as_posix() for path in notebooks))
         return 0
     for path in notebooks:
         print(f"▶ {path.name}", flush=True)
