@@ -116,8 +116,9 @@ class Course:
         for path in sorted(on_disk - set(sources)):
             found.append(f"{path}: задания нет в {MANIFEST_NAME} (добавьте запись [[assignments]])")
         for a in self.assignments:
-            if Path(a.source).parent.as_posix() != f"{GRADING_SOURCE_DIR}/{a.name}":
-                found.append(f"{a.name}: source должен лежать в {GRADING_SOURCE_DIR}/{a.name}/")
+            # Проверка работ (course_utils/grading) ищет <задание>/<задание>.ipynb.
+            if a.source != f"{GRADING_SOURCE_DIR}/{a.name}/{a.name}.ipynb":
+                found.append(f"{a.name}: source должен быть {GRADING_SOURCE_DIR}/{a.name}/{a.name}.ipynb")
             if Path(a.student_version).parent.as_posix() != NOTEBOOKS_DIR:
                 found.append(f"{a.name}: student_version должен лежать в {NOTEBOOKS_DIR}/")
         for entry in [*self.notebooks, *self.assignments]:

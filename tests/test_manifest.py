@@ -93,7 +93,7 @@ def course_copy(tmp_path) -> Path:
     root = _copy_course(tmp_path)
     nbformat.write(_throwaway_notebook(), root / "notebooks" / "99_throwaway.ipynb")
     (root / "grading" / "source" / "throwaway").mkdir()
-    nbformat.write(_throwaway_assignment(), root / "grading" / "source" / "throwaway" / "quiz.ipynb")
+    nbformat.write(_throwaway_assignment(), root / "grading" / "source" / "throwaway" / "throwaway.ipynb")
     return root
 
 
@@ -103,7 +103,7 @@ def _add_entries(root: Path) -> None:
             '\n[[notebooks]]\npath = "notebooks/99_throwaway.ipynb"\ntitle = "Пробный"\n'
             'backends = ["tensorflow"]\n'
             '\n[[assignments]]\nname = "throwaway"\ntitle = "Пробное задание"\n'
-            'source = "grading/source/throwaway/quiz.ipynb"\n'
+            'source = "grading/source/throwaway/throwaway.ipynb"\n'
             'student_version = "notebooks/98_quiz.ipynb"\nkernel = "vae-course"\n'
         )
 
@@ -112,7 +112,7 @@ def test_guard_reports_files_missing_from_the_manifest(course_copy):
     result = _cli(course_copy, "check")
     assert result.returncode == 1
     assert "notebooks/99_throwaway.ipynb: ноутбука нет в course.toml" in result.stderr
-    assert "grading/source/throwaway/quiz.ipynb: задания нет в course.toml" in result.stderr
+    assert "grading/source/throwaway/throwaway.ipynb: задания нет в course.toml" in result.stderr
 
 
 def test_guard_reports_manifest_entries_without_files(course_copy):
@@ -146,7 +146,7 @@ def test_a_new_notebook_and_assignment_need_only_a_manifest_entry(course_copy):
     assert _cli(course_copy, "check").returncode == 0
     run = _cli(course_copy, "run-list").stdout.split()
     assert "notebooks/99_throwaway.ipynb" in run
-    assert "grading/source/throwaway/quiz.ipynb" in run
+    assert "grading/source/throwaway/throwaway.ipynb" in run
     assert "notebooks/98_quiz.ipynb" not in run
     assert "notebooks/99_throwaway.ipynb" not in _cli(course_copy, "run-list", "--backend", "jax").stdout
     assert _cli(course_copy, "assignments").stdout.split()[-1] == "throwaway"

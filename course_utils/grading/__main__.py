@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
+from course_utils import manifest
 from course_utils.grading.pipeline import GradingSettings, PreflightError, grade_all
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Проверка заданий курса (grading/README.md).")
-    parser.add_argument("--assignment", default="cifar10_vae", help="задание (папка в grading/source/)")
+    parser.add_argument(
+        "--assignment", default=manifest.load().assignments[0].name, help="задание из course.toml"
+    )
     parser.add_argument("--student", action="append", help="перепроверить только этого студента (можно несколько)")
     parser.add_argument("--all", action="store_true", help="перепроверить все работы")
     args = parser.parse_args(argv)

@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("notebook", type=Path)
     parser.add_argument("queries", type=Path)
     parser.add_argument("out", type=Path)
-    parser.add_argument("--kernel", default="vae-course")
+    parser.add_argument("--kernel", required=True)
     parser.add_argument("--cell-timeout", type=int, default=1200)
     args = parser.parse_args(argv)
     run_notebook(args.notebook, args.queries, args.out, args.kernel, args.cell_timeout)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import nbformat
 
+from course_utils import manifest
 from course_utils.config import REPO_ROOT
 from course_utils.grading import sandbox, verify
 
@@ -45,8 +46,9 @@ class GradingSettings:
     """Настройки проверки (передаются исполнителям вместе с работой)."""
 
     course_dir: Path = REPO_ROOT / "grading"
-    assignment: str = "cifar10_vae"
-    kernel_name: str = "vae-course"
+    #: Задание и ядро — по умолчанию первое задание из course.toml.
+    assignment: str = field(default_factory=lambda: manifest.load().assignments[0].name)
+    kernel_name: str = field(default_factory=lambda: manifest.load().assignments[0].kernel)
     #: Предел на одну ячейку, секунды.
     cell_timeout: int = 1200
     #: Предел памяти всей работы (ядро и всё, что оно запустило), МБ.

@@ -22,6 +22,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
+from course_utils import manifest  # noqa: E402
 from course_utils.grading.schedule import (  # noqa: E402
     default_jobs,
     map_submissions,
@@ -240,7 +241,8 @@ def test_bad_jobs_value_is_refused(monkeypatch):
 
 # --- Real sandboxed grading through the same localhost cluster -------------------------
 
-REAL_SOURCE = Path(__file__).parents[2] / "grading" / "source" / "cifar10_vae"
+ASSIGNMENT = manifest.load().assignments[0].name
+REAL_SOURCE = Path(__file__).parents[2] / "grading" / "source" / ASSIGNMENT
 
 
 def real_course(root: Path) -> tuple[list[Path], object]:
@@ -250,8 +252,8 @@ def real_course(root: Path) -> tuple[list[Path], object]:
 
     from course_utils.grading.pipeline import GradingSettings
 
-    shutil.copytree(REAL_SOURCE, root / "source" / "cifar10_vae")
-    nb = nbformat.read(REAL_SOURCE / "cifar10_vae.ipynb", as_version=4)
+    shutil.copytree(REAL_SOURCE, root / "source" / ASSIGNMENT)
+    nb = nbformat.read(REAL_SOURCE / f"{ASSIGNMENT}.ipynb", as_version=4)
     last = next(i for i, cell in enumerate(nb.cells) if cell.get("id") == "test_data")
     nb.cells = nb.cells[: last + 1]
     for cell in nb.cells:
@@ -263,8 +265,8 @@ def real_course(root: Path) -> tuple[list[Path], object]:
         ("unreadable", lambda path: path.write_text("{ not a notebook")),
     ]:
         folder = root / "submitted" / student
-        (folder / "cifar10_vae").mkdir(parents=True)
-        write(folder / "cifar10_vae" / "cifar10_vae.ipynb")
+        (folder / ASSIGNMENT).mkdir(parents=True)
+        write(folder / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
         folders.append(folder)
     settings = GradingSettings(course_dir=root, fast=True, course_data="sample", cell_timeout=300)
     return folders, settings
@@ -290,7 +292,7 @@ def test_real_sandboxed_grading_on_the_localhost_cluster_matches_serial(
 
     folders, settings = real_course(tmp_path / "course")
     serial = list(map_submissions(grade_submission, folders, settings, jobs=1, progress=False))
-    feedback = {f.name: settings.feedback(f.name) / "cifar10_vae.html" for f in folders}
+    feedback = {f.name: settings.feedback(f.name) / f"{ASSIGNMENT}.html" for f in folders}
     for path in feedback.values():
         path.unlink()
 

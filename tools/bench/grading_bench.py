@@ -27,9 +27,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from course_utils import manifest
+
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
-ASSIGNMENT = "cifar10_vae"
+ASSIGNMENT = manifest.load(REPO).assignments[0].name
 START, END = "<!-- grading-bench:start -->", "<!-- grading-bench:end -->"
 STUDENTS_IN_MODEL = (100, 300)
 MACHINES_IN_MODEL = (1, 5, 10, 25, 50)
