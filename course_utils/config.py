@@ -14,12 +14,26 @@
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
-#: Корень репозитория (папка с ``data/`` и ``notebooks/``).
+#: Корень репозитория (папка с ``data/`` и ``notebooks/``), когда курс работает из клона.
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _sample_data_dir() -> Path:
+    """Встроенные данные: в установленном пакете — ``course_utils/sample_data``, в клоне — ``data/``.
+
+    Пакет (wheel, ``pip install``) несёт папку ``data/`` репозитория внутри себя под именем
+    ``sample_data`` (``[tool.setuptools.package-dir]`` в ``pyproject.toml``); в клоне
+    (и при ``pip install -e .``) её там нет, и данные читаются прямо из ``data/``.
+    """
+    packaged = resources.files("course_utils") / "sample_data"
+    return Path(str(packaged)) if packaged.is_dir() else REPO_ROOT / "data"
+
+
 #: Встроенные офлайн-данные.
-SAMPLE_DATA_DIR = REPO_ROOT / "data"
+SAMPLE_DATA_DIR = _sample_data_dir()
 
 
 def data_source() -> str:
