@@ -287,11 +287,55 @@ SUMMARY_JS = """
 
 KERNEL_IDLE_JS = """
 () => {
-  const ctx = window.jupyterapp.shell.currentWidget.sessionContext;
-  const kernel = ctx.session && ctx.session.kernel;
+  const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const ctx = panel && panel.sessionContext;
+  const kernel = ctx && ctx.session && ctx.session.kernel;
   return !!kernel && kernel.status === 'idle' && ctx.isReady
     && !Array.from(document.querySelectorAll('.jp-InputArea-prompt'))
          .some(p => p.innerText.includes('*'));
+}
+"""
+
+# Страница дорисовала то, что знает модель: у каждой ячейки кода столько же выводов на
+# странице, сколько в модели, markdown-ячейки отрисованы. Условие, а не пауза.
+RENDERED_JS = """
+() => {
+  const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  if (!panel || !panel.content) return false;
+  return panel.content.widgets.every(cell => {
+    if (!cell.node.isConnected) return false;
+    if (cell.model.type === 'markdown') return cell.rendered;
+    if (cell.model.type !== 'code') return true;
+    return cell.outputArea.widgets.length === cell.model.outputs.length;
+  });
+}
+"""
+
+# Найти элемент заново (JupyterLab может перерисовать ячейку между двумя вызовами),
+# прокрутить к нему и вернуть его прямоугольник и прямоугольник видимой части ноутбука —
+# всё за один вызов на странице, поэтому элемент не может «отвалиться» посередине.
+REVEAL_JS = """
+async ([selector, index, closest]) => {
+  const find = () => {
+    let el = document.querySelectorAll(selector)[index];
+    if (el && closest) el = el.closest(closest);
+    return el && el.isConnected ? el : null;
+  };
+  let el = find();
+  if (!el) return null;
+  el.scrollIntoView({block: 'start'});
+  // Дождаться кадра после прокрутки (с запасным таймером: в фоне кадров нет).
+  await Promise.race([
+    new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))),
+    new Promise(r => setTimeout(r, 500)),
+  ]);
+  el = find();
+  if (!el) return null;
+  const rect = n => { const r = n.getBoundingClientRect();
+                      return {x: r.x, y: r.y, width: r.width, height: r.height}; };
+  const view = el.closest('.jp-WindowedPanel-outer')
+    || document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-outer');
+  return {box: rect(el), view: view ? rect(view) : null};
 }
 """
 
@@ -315,17 +359,24 @@ class NotebookPage:
     def summary(self) -> list[dict]:
         return self.page.evaluate(SUMMARY_JS)
 
-    def screenshot(self, name: str, locator=None) -> Path:
-        """Снимок окна; с `locator` — только этого элемента в видимой части ноутбука."""
+    def reveal(self, selector: str, index: int = 0, closest: str | None = None) -> dict:
+        """Прокрутить к элементу (``index``-му по ``selector``, или его предку ``closest``).
+
+        Элемент ищется заново при каждой попытке: JupyterLab перерисовывает ячейки, и
+        сохранённая ссылка на узел может оказаться «not attached to the DOM».
+        """
+        args = [selector, index, closest]
+        return _wait_for(self.page, REVEAL_JS, f"элемент {args} на странице", 120, 0.2, args)
+
+    def screenshot(self, name: str, selector: str | None = None, **where) -> Path:
+        """Снимок окна; с ``selector`` — только этого элемента в видимой части ноутбука."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         target = SCREENSHOTS / f"{self.stem}{name}.png"
-        if locator is None:
+        if selector is None:
             self.page.screenshot(path=str(target))
             return target
-        locator.evaluate("n => n.scrollIntoView({block: 'start'})")
-        self.page.wait_for_timeout(300)
-        box = locator.bounding_box()
-        view = self.page.locator(".jp-NotebookPanel .jp-WindowedPanel-outer").first.bounding_box()
+        found = self.reveal(selector, **where)
+        box, view = found["box"], found["view"] or found["box"]
         x0, y0 = max(box["x"], view["x"]), max(box["y"], view["y"])
         x1 = min(box["x"] + box["width"], view["x"] + view["width"])
         y1 = min(box["y"] + box["height"], view["y"] + view["height"])
@@ -334,23 +385,30 @@ class NotebookPage:
         return target
 
 
+# Диалог выбора ядра — принять; уведомления (новости) — закрыть. Одним вызовом на странице:
+# узел, найденный отдельным шагом, мог бы исчезнуть до щелчка.
+DISMISS_POPUPS_JS = """
+() => {
+  const accept = document.querySelector('.jp-Dialog .jp-Dialog-button.jp-mod-accept');
+  if (accept && accept.offsetParent !== null) accept.click();
+  document.querySelectorAll('.jp-Notification-Toast-Close').forEach(b => b.click());
+}
+"""
+
+
 def _dismiss_popups(page) -> None:
-    """Диалог выбора ядра — принять; уведомления (новости) — закрыть."""
-    dialog = page.locator(".jp-Dialog")
-    if dialog.count() and dialog.first.is_visible():
-        page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").first.click()
-    for toast in page.locator(".jp-Notification-Toast-Close").all():
-        if toast.is_visible():
-            toast.click()
+    page.evaluate(DISMISS_POPUPS_JS)
 
 
-def _wait_for(page, js: str, what: str, timeout_s: float, poll_s: float = 0.5) -> None:
+def _wait_for(page, js: str, what: str, timeout_s: float, poll_s: float = 0.5, arg=None):
+    """Ждать, пока JS-функция ``js`` на странице не вернёт истину; вернуть её значение."""
     deadline = time.monotonic() + timeout_s
-    while not page.evaluate(js):
+    while not (value := page.evaluate(js, arg)):
         _dismiss_popups(page)
         if time.monotonic() > deadline:
             raise AssertionError(f"не дождались за {timeout_s:.0f} с: {what}")
         time.sleep(poll_s)
+    return value
 
 
 def open_notebook(context, server: LabServer, relpath: str) -> NotebookPage:
@@ -366,12 +424,15 @@ def open_notebook(context, server: LabServer, relpath: str) -> NotebookPage:
         " && !!w.sessionContext && w.content.widgets.length > 0; }"
     )
     try:
+        # Не ждать события load (на занятой машине дольше 30 с по умолчанию): дальше условия.
         page.goto(
-            f"{server.url}/lab/workspaces/{workspace}/tree/{relpath}?reset&token={server.token}"
+            f"{server.url}/lab/workspaces/{workspace}/tree/{relpath}?reset&token={server.token}",
+            wait_until="commit",
         )
-        _wait_for(page, opened, f"JupyterLab открыл {relpath}", 120)
-        if not nb.student_version:
-            _wait_for(page, KERNEL_IDLE_JS, f"ядро для {relpath} запущено и свободно", 180)
+        _wait_for(page, opened, f"JupyterLab открыл {relpath}", 300)
+        # И у версии для студента: пока ядро подключается, JupyterLab перерисовывает ячейки.
+        _wait_for(page, KERNEL_IDLE_JS, f"ядро для {relpath} запущено и свободно", 300)
+        _wait_for(page, RENDERED_JS, f"ячейки {relpath} отрисованы", 120)
         # Больше места ноутбуку на снимках: боковые панели свернуть.
         page.evaluate(
             "() => { jupyterapp.shell.collapseLeft(); jupyterapp.shell.collapseRight(); }"
@@ -395,10 +456,10 @@ def run_all_cells(nb: NotebookPage, timeout_s: float = TIMEOUT_S) -> None:
     )
     _wait_for(page, "() => window.__runAll !== undefined", f"Run All в {nb.relpath}", timeout_s, 1)
     # Вывод (картинки, виджеты) может прийти чуть позже ответа ядра.
-    _wait_for(page, KERNEL_IDLE_JS, f"ядро свободно после {nb.relpath}", 120)
+    _wait_for(page, KERNEL_IDLE_JS, f"ядро свободно после {nb.relpath}", 300)
+    _wait_for(page, RENDERED_JS, f"выводы {nb.relpath} отрисованы", 120)
     nb.run_result = page.evaluate("() => window.__runAll")
     nb.run_seconds = time.monotonic() - start
-    page.wait_for_timeout(1000)
 
 
 def close_notebook(nb: NotebookPage) -> None:

@@ -67,13 +67,12 @@ def test_notebook_runs_and_renders(notebook):
     problems: list[str] = []
     if not nb.student_version and not _run_ok(nb):
         problems.append(f"Run All не завершился: {nb.run_error or nb.run_result}")
-    nb.page.locator(".jp-Cell").first.scroll_into_view_if_needed()
+    nb.reveal(".jp-Cell")
     nb.screenshot("")
     summary = nb.summary()
-    for _ in range(10):  # MathJax рисует формулы асинхронно: дать ему закончить
-        if not any(d["rawMath"] for d in summary):
-            break
-        nb.page.wait_for_timeout(1000)
+    deadline = time.monotonic() + 60
+    while any(d["rawMath"] for d in summary) and time.monotonic() < deadline:
+        time.sleep(0.5)  # MathJax рисует формулы асинхронно: ждать, пока не дорисует
         summary = nb.summary()
     assert len(summary) == len(nb.cells), "число ячеек на странице не совпало с файлом"
 
@@ -105,9 +104,8 @@ def test_notebook_runs_and_renders(notebook):
     if not any(CYRILLIC.search(t) for t in h1):
         problems.append(f"нет заголовка h1 на русском: {h1}")
 
-    figure = nb.page.locator(".jp-OutputArea-output img").first
-    if figure.count():
-        figure.scroll_into_view_if_needed()
+    if nb.page.locator(".jp-OutputArea-output img").count():
+        nb.reveal(".jp-OutputArea-output img")
         nb.screenshot("-figure")
     if problems and nb.console_errors:  # подсказка для отладки, сама по себе не ошибка
         problems.append("ошибки в консоли браузера: " + " | ".join(nb.console_errors[:5]))
@@ -132,12 +130,13 @@ def _image_digests(page) -> list[str]:
     return page.evaluate(IMAGE_DIGESTS_JS, IMAGE)
 
 
-def _settled_digests(page, timeout_s: float = 60) -> list[str]:
-    """Дождаться, пока ядро свободно и картинки не меняются (обновления от прошлого ползунка)."""
+def _settled_digests(page, timeout_s: float = 120) -> list[str]:
+    """Дождаться, пока ядро свободно и картинки не меняются (обновления от прошлого ползунка):
+    два чтения подряд при свободном ядре дают одно и то же."""
     deadline = time.monotonic() + timeout_s
     last = _image_digests(page)
     while time.monotonic() < deadline:
-        page.wait_for_timeout(700)
+        time.sleep(0.5)
         now = _image_digests(page)
         if now == last and page.evaluate(KERNEL_IDLE_JS):
             break
@@ -145,20 +144,23 @@ def _settled_digests(page, timeout_s: float = 60) -> list[str]:
     return last
 
 
-def _move_slider(slider, page) -> tuple[str, str]:
-    """Сдвинуть ползунок с клавиатуры в дальний конец (Home/End); вернуть (было, стало).
+def _move_slider(nb, index: int) -> tuple[str, str]:
+    """Сдвинуть ``index``-й ползунок с клавиатуры в дальний конец (Home/End); вернуть
+    (было, стало).
 
     Дальний конец — самое заметное изменение: в профиле CI декодер почти не обучен и
-    соседние точки дают почти одинаковые картинки.
+    соседние точки дают почти одинаковые картинки. Локатор ищет ручку заново при каждом
+    действии (press сам дожидается, пока элемент прикреплён к DOM).
     """
-    handle = slider.locator(".noUi-handle").first
-    handle.scroll_into_view_if_needed()
+    handle = nb.page.locator(SLIDER).nth(index).locator(".noUi-handle").first
+    nb.reveal(f"{SLIDER} .noUi-handle", index)
     lo = float(handle.get_attribute("aria-valuemin"))
     hi = float(handle.get_attribute("aria-valuemax"))
     start = handle.get_attribute("aria-valuenow")
-    handle.focus()
     handle.press("Home" if float(start) - lo > hi - float(start) else "End")
-    page.wait_for_timeout(200)
+    deadline = time.monotonic() + 30
+    while handle.get_attribute("aria-valuenow") == start and time.monotonic() < deadline:
+        time.sleep(0.1)
     return start, handle.get_attribute("aria-valuenow")
 
 
@@ -181,25 +183,24 @@ def test_explorer_widgets_update(notebook):
     assert page.locator(IMAGE).count() > 0, (
         f"{nb.relpath}: нет картинки с классом {IMAGE_CLASS} (ipywidgets.Image + add_class)"
     )
+    output = {"selector": SLIDER, "closest": ".jp-OutputArea-output"}
     for i in range(sliders.count()):
-        slider = sliders.nth(i)
-        label = slider.locator(".widget-label").first.inner_text().strip() or f"#{i}"
-        output = slider.locator("xpath=ancestor::div[contains(@class,'jp-OutputArea-output')][1]")
-        output.scroll_into_view_if_needed()
+        label = sliders.nth(i).locator(".widget-label").first.inner_text().strip() or f"#{i}"
+        nb.reveal(index=i, **output)
         before = _settled_digests(page)
-        nb.screenshot(f"-widget{i}-before", output)
-        was, now = _move_slider(slider, page)
+        nb.screenshot(f"-widget{i}-before", index=i, **output)
+        was, now = _move_slider(nb, i)
         assert was != now, (
             f"ползунок {label!r} не сдвинулся с клавиатуры ({was}) — проблема теста, не виджета"
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while _image_digests(page) == before and time.monotonic() < deadline:
-            page.wait_for_timeout(500)
-        page.wait_for_timeout(1000)  # дать дорисоваться последнему обновлению
-        nb.screenshot(f"-widget{i}-after", output)
-        assert _image_digests(page) != before, (
+            time.sleep(0.5)
+        after = _settled_digests(page)  # дождаться последнего обновления картинки
+        nb.screenshot(f"-widget{i}-after", index=i, **output)
+        assert after != before, (
             f"{nb.relpath}: ползунок {label!r} сдвинут {was} -> {now}, "
-            f"но ни одна картинка {IMAGE_CLASS} не изменилась за 60 с"
+            f"но ни одна картинка {IMAGE_CLASS} не изменилась за 120 с"
         )
 
 
