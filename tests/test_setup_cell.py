@@ -61,6 +61,6 @@ def test_template_check_rejects_what_matters():
     assert follows_template(TEMPLATE + "\n\nimport keras")
     assert follows_template(TEMPLATE.replace("import os", "import importlib.util\nimport os"))
     assert not follows_template(TEMPLATE.replace("import sys", "import sys\nimport keras"))
-    assert not follows_template(TEMPLATE.replace("vae-course-keras3", "someone-else"))
+    assert not follows_template(TEMPLATE.replace("github.com/", "github.com/someone-else-"))
     assert not follows_template(TEMPLATE.replace('os.environ.setdefault("KERAS_BACKEND", "tensorflow")\n', ""))
     assert not follows_template("import keras\n" + TEMPLATE)
