@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -105,8 +106,8 @@ def _missing_tools() -> str | None:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return "нет Playwright / Playwright not installed (pip install playwright)"
-    if not Path(sys.executable).with_name("jupyter").exists():
-        return f"нет jupyter рядом с {sys.executable} / jupyter not found in this environment"
+    if importlib.util.find_spec("jupyterlab") is None:
+        return f"нет JupyterLab в {sys.executable} / JupyterLab not installed in this environment"
     return None
 
 
@@ -195,8 +196,11 @@ def start_lab_server(tmp: Path) -> tuple[subprocess.Popen, LabServer]:
     token = secrets.token_hex(16)
     port = _free_port()
     cmd = [
-        str(Path(sys.executable).with_name("jupyter")),
-        "lab",
+        # Этот же интерпретатор, а не скрипт bin/jupyter: у скопированного окружения строка
+        # #! скрипта может указывать на чужой Python (и ядро взяло бы чужой course_utils).
+        sys.executable,
+        "-m",
+        "jupyterlab",
         "--no-browser",
         f"--port={port}",
         "--ServerApp.ip=127.0.0.1",
