@@ -84,9 +84,14 @@ test-backends: unit nbval unit-backends
 # Самые старые версии, которые разрешает pyproject.toml (Keras и TensorFlow лекции): своё
 # окружение .venv-oldest, модульные тесты и ноутбуки в профиле CI. Нужен доступ к PyPI,
 # поэтому в `make test` не входит; запускайте перед сменой нижних границ (README).
+OLDEST := .venv-oldest
 test-oldest: setup
-	$(BIN)/python tools/oldest_versions.py > .venv-oldest.constraints
-	PIP_CONSTRAINT=$(CURDIR)/.venv-oldest.constraints $(MAKE) VENV=.venv-oldest unit nbval
+	$(BIN)/python tools/oldest_versions.py > $(OLDEST).constraints
+	test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet --upgrade pip 'setuptools>=77'
+	PIP_CONSTRAINT=$(CURDIR)/$(OLDEST).constraints $(OLDEST)/bin/python -m pip install --quiet -e '.[dev]'
+	$(OLDEST)/bin/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (VAE course)"
+	$(MAKE) unit nbval PYTEST="$(OLDEST)/bin/python -m pytest -p no:cacheprovider"
 
 # --- Задания (nbgrader, папка курса grading/, см. grading/README.md) ----------------------
 # Задания и пути их версий для студентов — в course.toml ([[assignments]]).
