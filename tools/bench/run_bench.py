@@ -58,17 +58,14 @@ def _median_epoch_ms(fit, steps, repeats):
 
 
 def _notebook_vae_class():
-    """Builds notebook 02's Sampling, encoder, decoder and VAE by executing its own cells."""
+    """Builds notebook 02's Sampling, encoder, decoder and VAE by executing its own cells.
+
+    The cells that define the model carry the tag ``vae-model`` (in order: sizes, Sampling,
+    encoder, decoder, VAE).
+    """
     import nbformat
 
     notebook = nbformat.read(NOTEBOOK_02, as_version=4)
-    wanted = (
-        "IMAGE_SIZE = ",
-        "class Sampling(",
-        "encoder_input = ",
-        "decoder_input = ",
-        "class VAE(",
-    )
     namespace = {}
     exec(
         "import keras, numpy as np, tensorflow as tf\n"
@@ -76,14 +73,16 @@ def _notebook_vae_class():
         "from course_utils.config import fast_mode\n",
         namespace,
     )
-    used = []
-    for marker in wanted:
-        cells = [c for c in notebook.cells if c.cell_type == "code" and marker in c.source]
-        if not cells:
-            raise RuntimeError(f"notebook 02 has no cell with {marker!r}")
+    used = [
+        i
+        for i, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code" and "vae-model" in cell.metadata.get("tags", [])
+    ]
+    if not used:
+        raise RuntimeError("notebook 02 has no code cells tagged 'vae-model'")
+    for index in used:
         with contextlib.redirect_stdout(io.StringIO()):  # .summary() tables
-            exec(cells[0].source, namespace)
-        used.append(notebook.cells.index(cells[0]))
+            exec(notebook.cells[index].source, namespace)
     return namespace, used
 
 
