@@ -9,7 +9,8 @@
   векторов и утечка, плавность морфинга (``FACE_QUALITY``).
 
 Полный прогон долгий (на 2 ядрах CPU — больше часа), поэтому ``--parts`` выбирает части, а
-``--faces-json`` берёт числа лиц из уже выполненного ноутбука 03 (он пишет
+``--reuse ЧАСТЬ=файл.json`` берёт числа части из уже выполненного прогона (каждый прогон
+части пишет ``build/quality/<часть>/result.json``; ноутбук 03 сам пишет
 ``notebooks/output/faces/quality.json``). Невыполненные части отчёт так и называет.
 """
 
@@ -53,7 +54,9 @@ def run_part(name, timeout):
     for output in nb.cells[-1].get("outputs", []):
         for line in output.get("text", "").splitlines():
             if line.startswith(MARK):
-                return {"minutes": round(minutes, 1), **json.loads(line[len(MARK):])}
+                result = {"minutes": round(minutes, 1), **json.loads(line[len(MARK):])}
+                (workdir / "result.json").write_text(json.dumps(result, ensure_ascii=False))
+                return result
     raise RuntimeError(f"{path.name}: последняя ячейка не напечатала {MARK.strip()}")
 
 
@@ -107,22 +110,21 @@ def _markdown(results):
                          f"{own[-1]:.2f} | {faces['verdicts'][name]} | {other} {leak:+.2f} |")  # fmt: skip
         if "minutes" in faces:
             lines += ["", f"Весь ноутбук: {faces['minutes']} мин."]
-        else:
-            lines += ["", f"Числа лиц взяты из выполненного ноутбука ({faces['source']})."]
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default="fashion,cifar,faces")
-    parser.add_argument("--faces-json", type=Path, help="числа лиц из выполненного ноутбука 03")
+    parser.add_argument("--reuse", action="append", default=[], metavar="ЧАСТЬ=ФАЙЛ",
+                        help="числа части из уже выполненного прогона (JSON)")  # fmt: skip
     parser.add_argument("--timeout", type=int, default=4 * 3600, help="секунд на ячейку")
     args = parser.parse_args(argv)
+    reuse = dict(item.split("=", 1) for item in args.reuse)
     results = {}
     for name in [p for p in args.parts.split(",") if p]:
-        if name == "faces" and args.faces_json:
-            results["faces"] = json.loads(args.faces_json.read_text(encoding="utf-8"))
-            results["faces"]["source"] = str(args.faces_json)
+        if name in reuse:
+            results[name] = json.loads(Path(reuse[name]).read_text(encoding="utf-8"))
             continue
         print(f"== {name}: {PARTS[name][0].name}", flush=True)
         results[name] = run_part(name, args.timeout)
