@@ -29,9 +29,18 @@ PROBE_TIMEOUT = 30
 # заявление. Каждый пункт — отдельно: ошибка в одном не мешает остальным.
 EXPORT_CODE = r'''
 def __grader_export(out, queries):
+    import builtins as _b
     import json as _json
     import pathlib as _pathlib
+    import sys as _sys
+
     import numpy as _np
+
+    # Свои встроенные имена: студент мог переопределить len, dict, ... в своём пространстве.
+    BaseException, Exception, NameError = _b.BaseException, _b.Exception, _b.NameError
+    dict, float, hasattr, int, len, list, str, sum, type = (
+        _b.dict, _b.float, _b.hasattr, _b.int, _b.len, _b.list, _b.str, _b.sum, _b.type
+    )
 
     out = _pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -45,11 +54,12 @@ def __grader_export(out, queries):
             report["errors"][key] = f"{type(exc).__name__}: {exc}"[:500]
 
     def to_np(value, dtype="float32"):
-        try:
-            import keras as _keras
-            value = _keras.ops.convert_to_numpy(value)
-        except Exception:
-            pass
+        keras = _sys.modules.get("keras")  # без Keras в работе не импортируем его (секунды)
+        if keras is not None:
+            try:
+                value = keras.ops.convert_to_numpy(value)
+            except Exception:
+                pass
         return _np.asarray(value, dtype=dtype)
 
     def need(name):
@@ -161,17 +171,25 @@ def run_notebook(notebook: Path, queries: Path, out: Path, kernel_name: str, cel
     def log():
         (out / "run.json").write_text(json.dumps(report, ensure_ascii=False))
 
+    def run_extra(source: str, timeout: int) -> nbformat.NotebookNode:
+        """Выполняет служебную ячейку (nbclient кладёт её в ноутбук; потом она убирается)."""
+        cell = nbformat.v4.new_code_cell(source)
+        nb.cells.append(cell)
+        client.timeout = timeout
+        try:
+            client.execute_cell(cell, len(nb.cells) - 1)
+        finally:
+            nb.cells.pop()
+            client.timeout = cell_timeout
+        return cell
+
     def stuck_after_interrupt() -> bool:
         run_sync(client.km.interrupt_kernel)()
-        probe = nbformat.v4.new_code_cell("pass")
-        client.timeout = PROBE_TIMEOUT
         try:
-            client.execute_cell(probe, len(nb.cells))
+            run_extra("pass", PROBE_TIMEOUT)
             return False
         except (CellTimeoutError, DeadKernelError):
             return True
-        finally:
-            client.timeout = cell_timeout
 
     with client.setup_kernel():
         for index, cell in _code_cells(nb):
@@ -205,10 +223,9 @@ def run_notebook(notebook: Path, queries: Path, out: Path, kernel_name: str, cel
                 break
         nbformat.write(nb, out / "executed.ipynb")
         if report["status"] == "completed":
-            export = nbformat.v4.new_code_cell(EXPORT_CODE.replace("__OUT__", repr(str(out))).replace("__QUERIES__", repr(str(queries))))
-            client.timeout = max(cell_timeout, 120)
+            code = EXPORT_CODE.replace("__OUT__", repr(str(out))).replace("__QUERIES__", repr(str(queries)))
             try:
-                client.execute_cell(export, len(nb.cells))
+                export = run_extra(code, max(cell_timeout, 120))
                 errors = [o for o in export.outputs if o.get("output_type") == "error"]
                 if errors:
                     report["message"] = f"вынос результатов: {errors[0].get('ename')}: {errors[0].get('evalue')}"[:500]
@@ -218,6 +235,7 @@ def run_notebook(notebook: Path, queries: Path, out: Path, kernel_name: str, cel
             except DeadKernelError:
                 report["status"] = "kernel_died"
                 report["message"] = "ядро завершилось при выносе результатов"
+    report["finished"] = True  # без этой отметки выполнение считается оборванным
     log()
     return report
 

@@ -238,7 +238,7 @@ def grade_submission(submission_dir: Path, settings: GradingSettings) -> Submiss
                 )
             elif report.get("status") == "kernel_died":
                 result.status, why = "kernel_died", "ядро Jupyter завершилось во время выполнения"
-            elif report.get("status") != "completed":
+            elif report.get("status") != "completed" or not report.get("finished"):
                 result.status, why = "error", "выполнение оборвалось, итогов нет"
             result.detail = str(report.get("message", ""))[:300] or (run.output[-300:] if result.status == "error" else "")
             with contextlib.suppress(Exception):

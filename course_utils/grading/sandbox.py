@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import resource
 import shutil
@@ -289,10 +290,15 @@ def run_sandboxed(
 def check_sandbox(work_dir: Path, hidden: list[Path], course_data: str) -> None:
     """Проверяет до проверки работ, что песочница запускается и изолирует (иначе — исключение)."""
     work_dir.mkdir(parents=True, exist_ok=True)
+    readable = readable_paths(course_data)
+    # Внутри скрытой папки видно только то, что возвращено для работы (путь к окружению).
     probe = (
-        "import socket, sys, pathlib\n"
-        "hidden = sys.argv[1:]\n"
-        "assert all(not any(pathlib.Path(p).iterdir()) for p in hidden if pathlib.Path(p).exists()), 'видна скрытая папка'\n"
+        "import json, socket, sys, pathlib\n"
+        "hidden, readable = json.loads(sys.argv[1])\n"
+        "allowed = {str(a) for r in readable for a in [pathlib.Path(r), *pathlib.Path(r).parents]}\n"
+        "for h in map(pathlib.Path, hidden):\n"
+        "    seen = [str(e) for e in h.iterdir() if str(e) not in allowed] if h.is_dir() else []\n"
+        "    assert not seen, f'видно скрытое: {seen[:3]}'\n"
         "s = socket.socket()\n"
         "s.settimeout(2)\n"
         "try:\n"
@@ -303,7 +309,8 @@ def check_sandbox(work_dir: Path, hidden: list[Path], course_data: str) -> None:
         "pathlib.Path('ok').write_text('ok')\n"
     )
     run = run_sandboxed(
-        [sys.executable, "-c", probe, *map(str, hidden)], work_dir=work_dir, hidden=hidden,
+        [sys.executable, "-c", probe, json.dumps([list(map(str, hidden)), list(map(str, readable))])],
+        work_dir=work_dir, hidden=hidden,
         env=sandbox_env({}), course_data=course_data, memory_mb=512, max_pids=64, timeout=120,
     )
     if run.returncode != 0 or not (work_dir / "ok").exists():

@@ -281,6 +281,8 @@ def check_vae(ctx: Context) -> str:
         # Выборка может шуметь только при обучении: тогда смотрим ответ при training=True.
         with contextlib.suppress(NoExport):
             z_mean, z_log_var, z = (ctx.ex.array(f"{name}_training") for name in ("z_mean", "z_log_var", "z"))
+    if float(np.std(z_mean, axis=0).max()) < 1e-3:
+        _fail("z_mean одинакова для всех изображений: кодировщик не зависит от входа.")
     if z.shape != z_mean.shape or z_log_var.shape != z_mean.shape:
         _fail("vae.encoder при training=True вернул части другой формы.")
     sigma = np.exp(0.5 * z_log_var.astype(np.float64))
@@ -328,6 +330,12 @@ def check_training(ctx: Context) -> str:
         _fail(f"В потерях {key} есть nan или inf: {losses.tolist()}. Уменьшите шаг обучения или проверьте функцию потерь.")
     if not losses[-1] < losses[0]:
         _fail(f"Потери {key} не уменьшились: {losses[0]:.4g} → {losses[-1]:.4g}.")
+    try:
+        check_reconstruction(ctx)
+    except (AssertionError, NoExport) as exc:
+        _fail(
+            f"Потери {key} уменьшились ({losses[0]:.4g} → {losses[-1]:.4g}), но по модели обучения не видно: {exc}"
+        )
     return f"{len(losses)} эпох(и), {key}: {losses[0]:.4g} → {losses[-1]:.4g}"
 
 
@@ -392,6 +400,8 @@ def check_morph(ctx: Context) -> str:
         _fail(f"Кадров {len(frames)}, нужно не меньше 8 (оба конца включены).")
     if not np.all(np.isfinite(frames)):
         _fail("В morph_frames есть nan или inf.")
+    if float(np.abs(frames[0].astype(np.float64) - frames[-1]).max()) < 0.05:
+        _fail("Первый и последний кадры одинаковы: трансформации нет (декодер не зависит от точки?).")
     expected = ctx.ex.array("line_frames", "декодер на точках отрезка между z_mean изображений A и B")
     if expected.shape != frames.shape:
         _fail(f"Декодер на {len(frames)} точках отрезка вернул форму {expected.shape}.")

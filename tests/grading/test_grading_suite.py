@@ -1,0 +1,292 @@
+"""Проверка проверяющего: галерея честных решений и атаки, все в одном запуске ``grade_all``.
+
+Одна копия папки курса во временной папке; в ней — выдача (``nbgrader generate_assignment``),
+работы из :mod:`tests.grading.submissions` и ОДИН запуск координатора, как ``make grade``.
+Каждая работа выполняется в своей песочнице; тесты сверяют баллы, состояния, отзывы, базу
+оценок и то, что за пределами песочниц ничего не изменилось и не осталось процессов.
+Профиль CI: ``COURSE_FAST=1 COURSE_DATA=sample``, короткий предел на ячейку.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+
+from course_utils.config import REPO_ROOT
+from course_utils.grading import pipeline, verify
+from course_utils.grading.pipeline import GradingSettings, PreflightError, grade_all
+
+from . import submissions
+
+ASSIGNMENT = "cifar10_vae"
+POINTS = verify.points_from_source(submissions.SOURCE)
+FULL = dict(POINTS)
+ZERO = {key: 0.0 for key in POINTS}
+
+#: Что заслуживает каждая работа: состояние и баллы по проверкам.
+EXPECTED = {
+    "reference": ("graded", FULL),
+    "lecture_style": ("graded", FULL),
+    "best_checkpoint": ("graded", FULL),
+    "dense_vae": ("graded", FULL),
+    "blank": ("graded", ZERO),
+    "monkeypatch": ("graded", ZERO),
+    "ast_transformer": ("graded", ZERO),
+    # Классы верны, рисунок нарисован; данные, модель и обучение поддельные.
+    "fake_objects": ("graded", {**ZERO, "test_classes": POINTS["test_classes"], "test_figure": POINTS["test_figure"]}),
+    "tamper": ("graded", ZERO),
+    "detached_process": ("graded", ZERO),
+    "sigint_loop": ("timed_out", ZERO),
+    # Цикл прерван, дальше всё выполнено: нет только кадров и рисунка.
+    "endless_loop": ("graded", {**FULL, "test_morph": 0.0, "test_figure": 0.0}),
+    "memory_hog": ("killed_memory", ZERO),
+    "network": ("graded", {**ZERO, "test_classes": POINTS["test_classes"]}),
+    "duplicated_grade_cells": ("graded", FULL),
+    "cross_fade": ("graded", {**FULL, "test_morph": 0.0}),
+    "plain_autoencoder": ("graded", {**FULL, "test_vae": 0.0}),
+    "unreadable": ("unreadable", ZERO),
+}
+
+
+def _tree_hashes(root: Path, pattern: str = "*") -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob(pattern)) if p.is_file()
+    }
+
+
+def _leftovers() -> list[str]:
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if any(marker in cmdline for marker in submissions.DETACHED_MARKERS) and "pytest" not in cmdline:
+            found.append(f"{proc.info['pid']}: {cmdline}")
+    return found
+
+
+def _settings(course: Path, **overrides) -> GradingSettings:
+    values = {
+        "course_dir": course, "cell_timeout": 90, "memory_mb": 2048, "max_pids": 256,
+        "course_data": "sample", "fast": True,
+    }
+    values.update(overrides)
+    return GradingSettings(**values)
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    if shutil.which("bwrap") is None:
+        pytest.fail("Нет bubblewrap (bwrap): `sudo apt-get install bubblewrap` (.ci/run ставит его сам).")
+    course = tmp_path_factory.mktemp("grading") / "course"
+    shutil.copytree(REPO_ROOT / "grading" / "source", course / "source")
+    shutil.copy(REPO_ROOT / "grading" / "nbgrader_config.py", course)
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]}
+    result = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force"],
+        cwd=course, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return course
+
+
+@pytest.fixture(scope="module")
+def graded(course, tmp_path_factory):
+    """Все работы, проверенные одним запуском координатора (как `make grade`)."""
+    works = {**submissions.gallery(), **submissions.attacks(course)}
+    for student, nb in works.items():
+        folder = course / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")
+    broken = course / "submitted" / "unreadable" / ASSIGNMENT
+    broken.mkdir(parents=True)
+    (broken / f"{ASSIGNMENT}.ipynb").write_text('{"cells": [ это не JSON', encoding="utf-8")
+    assert set(EXPECTED) == {*works, "unreadable"}
+
+    protected = {
+        "source": _tree_hashes(course / "source"),
+        "submitted": _tree_hashes(course / "submitted"),
+        # Файлы кода (кэш .pyc пишет сам интерпретатор проверяющего).
+        "course_utils": _tree_hashes(REPO_ROOT / "course_utils", "*.py"),
+    }
+    lines: list[str] = []
+    saved = os.environ.get("JOBS")
+    os.environ["JOBS"] = saved or "2"  # две работы сразу: обе копии ядра помещаются в память CI
+    try:
+        results = grade_all(_settings(course), echo=lines.append)
+    finally:
+        if saved is None:
+            os.environ.pop("JOBS")
+    return {
+        "course": course,
+        "results": {r.student: r for r in results},
+        "protected": protected,
+        "summary": "\n".join(lines),
+    }
+
+
+# --------------------------------------------------------------------------- баллы
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_each_submission_gets_what_it_earned(graded, student):
+    result = graded["results"][student]
+    status, points = EXPECTED[student]
+    got = {c.grade_id: c.points for c in result.checks}
+    messages = "\n".join(f"{c.grade_id}: {c.points:g} — {c.message}" for c in result.checks)
+    assert (result.status, got) == (status, points), f"{student}: {result.status} {result.detail}\n{messages}"
+    assert result.max_score == sum(POINTS.values())
+    for check in result.checks:
+        assert check.message, f"{student}/{check.grade_id}: нет сообщения"
+
+
+def test_lost_points_say_what_to_fix(graded):
+    results = graded["results"]
+    morph = {c.grade_id: c.message for c in results["cross_fade"].checks}["test_morph"]
+    assert "промежуточные" in morph and "не смешивайте пиксели" in morph
+    vae = {c.grade_id: c.message for c in results["plain_autoencoder"].checks}["test_vae"]
+    assert "Sampling" in vae
+    timed_out = {c.grade_id: c.message for c in results["sigint_loop"].checks}["test_classes"]
+    assert "не уложилась" in timed_out
+
+
+def test_typed_student_id_is_reported(graded):
+    assert graded["results"]["reference"].student_id_typed == "1032259319"
+    assert graded["results"]["blank"].student_id_typed is None
+
+
+# --------------------------------------------------------------------------- итоги
+
+
+def test_every_student_has_a_row_and_feedback(graded):
+    course = graded["course"]
+    with open(course / "grades.csv", newline="", encoding="utf-8") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    assert set(rows) == set(EXPECTED)
+    for student, (status, points) in EXPECTED.items():
+        row = rows[student]
+        assert row["status"] == status
+        assert {key: float(row[key]) for key in POINTS} == points
+        assert float(row["score"]) == sum(points.values())
+        assert float(row["seconds"]) > 0
+        html = (course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text(encoding="utf-8")
+        for title, _ in verify.CHECKS.values():
+            assert title in html
+        # Исходного кода проверок в отзыве нет — только названия и сообщения.
+        assert "def check_" not in html and "ctx.ex" not in html and "HIDDEN TESTS" not in html
+    assert rows["reference"]["student_id_typed"] == "1032259319"
+    assert "студент" in graded["summary"] and "reference" in graded["summary"]
+
+
+def test_gradebook_holds_exactly_the_verified_scores(graded):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{graded['course'] / 'gradebook.db'}") as gb:
+        for student, (_, points) in EXPECTED.items():
+            submission = gb.find_submission(ASSIGNMENT, student)
+            assert submission.score == sum(points.values()), student
+            assert submission.max_score == sum(POINTS.values())
+        assert {c.name for c in gb.find_notebook(ASSIGNMENT, ASSIGNMENT).grade_cells} == set(POINTS)
+
+
+# --------------------------------------------------------------------------- изоляция
+
+
+def test_nothing_outside_the_sandboxes_changed(graded):
+    protected = graded["protected"]
+    course = graded["course"]
+    assert _tree_hashes(course / "source") == protected["source"]
+    assert _tree_hashes(course / "submitted") == protected["submitted"]
+    assert _tree_hashes(REPO_ROOT / "course_utils", "*.py") == protected["course_utils"]
+
+
+def test_attacks_saw_no_secrets_and_no_network(graded):
+    course = graded["course"]
+
+    def outputs(student):
+        nb = nbformat.read(course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+        return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+    # Песочница не видит ни базы, ни чужих работ, ни ноутбука преподавателя: все пути пусты.
+    tamper = outputs("tamper")
+    assert "gradebook.db': []" in tamper and "*.ipynb': []" in tamper, tamper
+    assert "Read-only file system" in tamper
+    assert "сети нет" in outputs("network")
+
+
+def test_no_process_left_behind(graded):
+    assert graded["results"]["detached_process"].status == "graded"
+    assert _leftovers() == []
+
+
+def test_memory_cap_and_kill_are_reported(graded):
+    result = graded["results"]["memory_hog"]
+    assert result.status == "killed_memory"
+    message = {c.grade_id: c.message for c in result.checks}["test_classes"]
+    assert "памяти" in message
+
+
+# --------------------------------------------------------------------------- пересдача
+
+
+def test_resubmitted_notebook_is_regraded_and_others_are_not(graded):
+    course = graded["course"]
+    settings = _settings(course)
+    before = {s: pipeline.load_result(settings, s)[0].seconds for s in EXPECTED}
+    # Студент «blank» пересдал работу: теперь в ней верные классы.
+    path = course / "submitted" / "blank" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    source = nbformat.read(submissions.SOURCE, as_version=4)
+    solution = next(c for c in source.cells if c.get("id") == "classes_solution")
+    next(c for c in nb.cells if c.get("id") == "classes_solution").source = solution.source
+    nbformat.write(nb, path)
+    lines: list[str] = []
+    results = {r.student: r for r in grade_all(settings, echo=lines.append)}
+    assert "проверяются: 1" in lines[0]
+    assert results["blank"].score == POINTS["test_classes"]
+    assert results["blank"].notebook_sha256 == pipeline.notebook_hash(path)
+    after = {s: pipeline.load_result(settings, s)[0].seconds for s in EXPECTED}
+    assert {s for s in EXPECTED if before[s] != after[s]} <= {"blank"}
+
+    # make regrade STUDENT=network: только эта работа, даже без изменений.
+    lines.clear()
+    grade_all(settings, students=["network"], echo=lines.append)
+    assert "проверяются: 1" in lines[0]
+
+
+# --------------------------------------------------------------------------- сбои инфраструктуры
+
+
+def _assert_stops_before_grading(settings: GradingSettings, expected_words: str) -> None:
+    with pytest.raises(PreflightError, match=expected_words):
+        grade_all(settings, echo=lambda line: None)
+    assert not (settings.course_dir / "grades.csv").exists()
+    assert not (settings.course_dir / "autograded").exists()
+
+
+def test_missing_dataset_stops_before_anyone_is_graded(tmp_path, course):
+    empty = tmp_path / "course"
+    shutil.copytree(course / "source", empty / "source")
+    settings = _settings(empty, course_data=str(tmp_path / "no-such-folder"))
+    _assert_stops_before_grading(settings, "CIFAR-10 не загружается")
+
+
+def test_missing_kernel_stops_before_anyone_is_graded(tmp_path, course):
+    empty = tmp_path / "course"
+    shutil.copytree(course / "source", empty / "source")
+    _assert_stops_before_grading(_settings(empty, kernel_name="no-such-kernel"), "Нет ядра Jupyter")
+
+
+def test_missing_sandbox_tool_stops_before_anyone_is_graded(tmp_path, course, monkeypatch):
+    empty = tmp_path / "course"
+    shutil.copytree(course / "source", empty / "source")
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
+    _assert_stops_before_grading(_settings(empty), "bubblewrap")
