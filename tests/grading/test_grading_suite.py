@@ -133,9 +133,11 @@ def graded(course, tmp_path_factory):
     os.environ["JOBS"] = saved or "2"  # две работы сразу: обе копии ядра помещаются в память CI
     try:
         grade_all(_settings(course), echo=lines.append)
+        assert _tree_hashes(course / "submitted") == protected["submitted"]
         # Зависающие работы сданы позже: следующий запуск проверяет только их.
         for student, nb in loops.items():
             submit(student, nb)
+        protected["submitted"] = _tree_hashes(course / "submitted")
         late: list[str] = []
         results = grade_all(_settings(course, cell_timeout=LOOP_CELL_TIMEOUT), echo=late.append)
     finally:
