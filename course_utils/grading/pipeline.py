@@ -318,6 +318,11 @@ def preflight(settings: GradingSettings) -> dict[str, float]:
             f"В ноутбуке преподавателя ячейки с оценкой {unknown or '(нет ни одной)'} без проверки "
             f"в course_utils/grading/verify.py (есть проверки: {sorted(verify.CHECKS)})."
         )
+    if settings.course_data == "download" and settings.sandbox != "none":
+        raise PreflightError(
+            "COURSE_DATA не задана: работы в песочнице без сети не смогут скачать CIFAR-10. "
+            "Задайте COURSE_DATA=<папка с cifar-10/cifar-10-python.tar.gz> (или sample)."
+        )
     try:
         verify.real_cifar10(settings.course_data)
         verify.heldout_indices(settings.course_data)
