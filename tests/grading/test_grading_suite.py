@@ -195,7 +195,8 @@ def test_every_student_has_a_row_and_feedback(graded):
         assert row["status"] == status
         assert {key: float(row[key]) for key in POINTS} == points
         assert float(row["score"]) == sum(points.values())
-        assert float(row["seconds"]) > 0
+        # Время — от чтения файла до отзыва (у нечитаемого ноутбука — доли секунды).
+        assert float(row["seconds"]) > 0 or status == "unreadable"
         html = (course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text(encoding="utf-8")
         for title, _ in verify.CHECKS.values():
             assert title in html
