@@ -117,13 +117,9 @@ class GradingSettings:
         return unique
 
 
-@dataclass
-class CheckResult:
-    grade_id: str
-    title: str
-    points: float
-    max_points: float
-    message: str
+#: Итог одной проверки (grade_id, title, points, max_points, message): та же запись, что
+#: пишет проверяющий (:class:`.verify.Check`), а не её копия.
+CheckResult = verify.Check
 
 
 @dataclass
