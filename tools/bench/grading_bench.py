@@ -61,12 +61,13 @@ def grade_batch(folders, settings, workers):
     from course_utils.grading.pipeline import grade_submission
     from course_utils.grading.schedule import map_submissions
 
-    load_before = os.getloadavg()
+    load_before, at = os.getloadavg(), now()
     start = time.perf_counter()
     results = list(map_submissions(grade_submission, folders, settings, jobs=workers))
     wall = time.perf_counter() - start
     return {
         "workers": workers,
+        "at": at,
         "submissions": len(folders),
         "wall_s": round(wall, 1),
         "per_hour": round(len(folders) / wall * 3600, 1),
@@ -105,22 +106,37 @@ def run(args) -> dict:
         "rounds": args.rounds,
     }
     print(f"Grading bench in {work}: {args.students} submissions, workers {workers}", flush=True)
-    grade_batch(folders[:1], short, 1)  # warm-up: caches, kernel start, first imports
+    done = previous_batches(args.resume)
+    if len(done) < args.rounds * len(workers) + args.full:
+        grade_batch(folders[:1], short, 1)  # warm-up: caches, kernel start, first imports
     short_runs = []
     for round_ in range(args.rounds):  # interleaved, so every worker count sees the same load
         for w in workers:
-            batch = grade_batch(folders, short, w)
+            batch = done.get((round_, w)) or grade_batch(folders, short, w)
             batch["round"] = round_
             print(json.dumps(batch), flush=True)
             short_runs.append(batch)
     report["short"] = short_runs
     if args.full:
-        batch = grade_batch(folders[:1], full, 1)
+        batch = done.get("full") or grade_batch(folders[:1], full, 1)
+        batch["profile"] = "full"
         print(json.dumps(batch), flush=True)
         report["full"] = batch
     report["finished"] = now()
     shutil.rmtree(work, ignore_errors=True)
     return report
+
+
+def previous_batches(log: Path | None) -> dict:
+    """Batches printed by an interrupted run (its JSON lines), to go on from where it stopped."""
+    done = {}
+    for line in log.read_text().splitlines() if log else []:
+        if line.startswith("{"):
+            batch = json.loads(line)
+            done[
+                "full" if batch.get("profile") == "full" else (batch["round"], batch["workers"])
+            ] = batch
+    return done
 
 
 def now() -> str:
@@ -177,8 +193,13 @@ def markdown(report: dict, summary: dict) -> str:
         "Из `python tools/bench/grading_bench.py` (часть `make bench`): каждая работа — эталонное",
         "решение задания, проверенное по-настоящему (своя песочница bubblewrap, проверяющий,",
         "отзыв) через `map_submissions`, как в `make grade`. "
-        f"{report['started']} — {report['finished']}; сырые данные — "
-        "[`benchmarks_grading.json`](benchmarks_grading.json).",
+        f"{report['started']} — {report['finished']}"
+        + (
+            " (продолжение прерванного запуска, `--resume`: пачки без времени измерены раньше)"
+            if any("at" not in b for b in [*report["short"], report.get("full", {"at": ""})])
+            else ""
+        )
+        + "; сырые данные — [`benchmarks_grading.json`](benchmarks_grading.json).",
         "",
         f"Машина: {report['usable_cpus']} ядра, {report['memory_gib']} ГиБ; данные: "
         f"{report['course_data']}; предел памяти проверки {report['memory_mb_per_submission']} МБ, "
@@ -191,8 +212,8 @@ def markdown(report: dict, summary: dict) -> str:
         "Каждое число — медиана по раундам; в каждом раунде число исполнителей чередуется,",
         "чтобы все видели одну и ту же нагрузку.",
         "",
-        f"### Короткий профиль (`COURSE_FAST=1`), {report['students']} работ, "
-        f"{report['rounds']} раунда",
+        f"### Короткий профиль (`COURSE_FAST=1`): работ в пачке — {report['students']}, "
+        f"раундов — {report['rounds']}",
         "",
         "| исполнителей | работ в час | на пачку, с | на одну работу, с (медиана) | "
         "к одному исполнителю | все 10/10 |",
@@ -209,7 +230,8 @@ def markdown(report: dict, summary: dict) -> str:
         before = " / ".join(f"{x:g}" for x in batch["load_before"])
         after = " / ".join(f"{x:g}" for x in batch["load_after"])
         lines.append(
-            f"- раунд {batch['round'] + 1}, {batch['workers']} исп.: {batch['wall_s']:g} с; "
+            f"- раунд {batch['round'] + 1}, {batch['workers']} исп., "
+            f"{batch.get('at', 'время не записано')}: {batch['wall_s']:g} с; "
             f"загрузка {before} → {after}"
         )
     target = summary["speedup_2"] >= 1.5
@@ -281,6 +303,9 @@ def main(argv=None) -> int:
     parser.add_argument("--data", help="COURSE_DATA (default: ../shared/datasets, else sample)")
     parser.add_argument("--workdir", help="where to build the temporary course folder")
     parser.add_argument("--out", type=Path, default=REPO / "docs")
+    parser.add_argument(
+        "--resume", type=Path, help="output of an interrupted run: reuse its batches"
+    )
     args = parser.parse_args(argv)
     if shutil.which("bwrap") is None:
         print("Grading bench skipped: no bubblewrap (apt-get install bubblewrap).", file=sys.stderr)
