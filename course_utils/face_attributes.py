@@ -52,9 +52,11 @@ def _blurred(x):
     учится узнавать атрибуты и на размытых выходах VAE."""
     import keras
 
-    size = x.shape[1:3]
-    half = keras.ops.image.resize(x, (size[0] // 2, size[1] // 2), interpolation="area")
-    return keras.ops.convert_to_numpy(keras.ops.image.resize(half, size, interpolation="bilinear"))
+    n, height, width, channels = x.shape
+    # среднее по блокам 2x2 (то же, что "area" в TensorFlow, но на любом бэкенде)
+    half = x.reshape(n, height // 2, 2, width // 2, 2, channels).mean(axis=(2, 4))
+    resized = keras.ops.image.resize(half, (height, width), interpolation="bilinear")
+    return np.asarray(keras.ops.convert_to_numpy(resized), dtype="float32")
 
 
 def build_classifier_model(n_attributes, image_size=64):
