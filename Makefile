@@ -92,7 +92,8 @@ test-oldest: setup
 	test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
 	$(OLDEST)/bin/python -m pip install --quiet --upgrade pip 'setuptools>=77'
 	PIP_CONSTRAINT=$(CURDIR)/$(OLDEST).constraints $(OLDEST)/bin/python -m pip install --quiet -e '.[dev]'
-	$(OLDEST)/bin/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (VAE course)"
+	for k in $$($(MANIFEST) kernels); do $(OLDEST)/bin/python -m ipykernel install --sys-prefix \
+	  --name $$k --display-name "Python (VAE course)" || exit 1; done
 	$(MAKE) unit nbval PYTEST="$(OLDEST)/bin/python -m pytest -p no:cacheprovider"
 
 # --- Задания (nbgrader, папка курса grading/, см. grading/README.md) ----------------------
