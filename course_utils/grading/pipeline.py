@@ -21,6 +21,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -266,7 +267,7 @@ def _summary_html(result: SubmissionResult) -> str:
     return (
         f"<h2>Итог проверки: {result.score:g} из {result.max_score:g}</h2>"
         f"<p>Студент: {html.escape(result.student)}; STUDENT_ID в работе: "
-        f"{html.escape(str(result.student_id_typed))}; состояние: {html.escape(STATUSES.get(result.status, result.status))}.</p>"
+        f"{html.escape(result.student_id_typed or '—')}; состояние: {html.escape(STATUSES.get(result.status, result.status))}.</p>"
         f"{detail}<table border='1' cellpadding='4'><tr><th>проверка</th><th>баллы</th><th>что проверено / что исправить</th></tr>{rows}</table>"
     )
 
@@ -403,8 +404,10 @@ def needs_grading(settings: GradingSettings, submission_dir: Path) -> bool:
 def write_gradebook(settings: GradingSettings, results: list[SubmissionResult]) -> None:
     """Записывает баллы в базу nbgrader (её пишет только координатор)."""
     from nbgrader.api import Gradebook, MissingEntry
+    from sqlalchemy.exc import SAWarning
 
-    with Gradebook(f"sqlite:///{settings.course_dir / 'gradebook.db'}") as gb:
+    # nbgrader сам создаёт записи работы так, что SQLAlchemy предупреждает (безвредно).
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{settings.course_dir / 'gradebook.db'}") as gb:
         try:
             gb.find_assignment(settings.assignment)
         except MissingEntry as exc:
@@ -412,6 +415,7 @@ def write_gradebook(settings: GradingSettings, results: list[SubmissionResult]) 
                 f"В базе nbgrader нет задания {settings.assignment}: сначала `make release` "
                 "(nbgrader generate_assignment)."
             ) from exc
+        warnings.simplefilter("ignore", SAWarning)
         for result in results:
             gb.update_or_create_student(result.student)
             gb.update_or_create_submission(settings.assignment, result.student)

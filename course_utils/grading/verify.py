@@ -144,15 +144,16 @@ class Export:
         errors = self.report.get("errors")
         return str(errors.get(key, "")) if isinstance(errors, dict) else ""
 
-    def value(self, key: str, what: str):
+    def value(self, key: str, what: str, error_key: str | None = None):
         if key not in self.report:
-            raise NoExport(self._missing(key, what))
+            raise NoExport(self._missing(error_key or key, what))
         return self.report[key]
 
-    def array(self, name: str, what: str | None = None) -> np.ndarray:
+    def array(self, name: str, what: str | None = None, error_key: str | None = None) -> np.ndarray:
+        """``error_key`` — пункт выноса, ошибка которого объясняет отсутствие файла."""
         path = self.folder / f"{name}.npy"
         if not path.is_file() or path.is_symlink() or path.stat().st_size > MAX_FILE_BYTES:
-            raise NoExport(self._missing(name, what or f"переменная {name}"))
+            raise NoExport(self._missing(error_key or name, what or f"переменная {name}"))
         try:
             return np.load(path, allow_pickle=False)
         except (OSError, ValueError) as exc:
@@ -270,7 +271,7 @@ def check_vae(ctx: Context) -> str:
     if ctx.ex.report.get("LATENT_DIM_type") not in ("int", "int32", "int64") or not 0 < dim <= MAX_LATENT_DIM:
         _fail(f"LATENT_DIM должна быть целым числом от 1 до {MAX_LATENT_DIM}, а она {dim!r}.")
     what = "vae.encoder на изображениях проверяющего"
-    z_mean, z_log_var, z = (ctx.ex.array(n, what) for n in ("z_mean", "z_log_var", "z"))
+    z_mean, z_log_var, z = (ctx.ex.array(n, what, "vae") for n in ("z_mean", "z_log_var", "z"))
     n = len(heldout_indices(ctx.course_data))
     for name, part in (("z_mean", z_mean), ("z_log_var", z_log_var), ("z", z)):
         if part.shape != (n, dim):
@@ -341,7 +342,7 @@ def check_training(ctx: Context) -> str:
 
 def check_reconstruction(ctx: Context) -> str:
     mine, images = _heldout(ctx)
-    reconstructions = ctx.ex.array("reconstructions", "vae.decoder(z_mean) на изображениях проверяющего")
+    reconstructions = ctx.ex.array("reconstructions", "vae.decoder(z_mean) на изображениях проверяющего", "vae")
     if reconstructions.shape != images.shape:
         _fail(f"vae.decoder должен возвращать изображения формы (n, 32, 32, 3), а вернул {reconstructions.shape}.")
     if not np.all(np.isfinite(reconstructions)):
@@ -402,7 +403,7 @@ def check_morph(ctx: Context) -> str:
         _fail("В morph_frames есть nan или inf.")
     if float(np.abs(frames[0].astype(np.float64) - frames[-1]).max()) < 0.05:
         _fail("Первый и последний кадры одинаковы: трансформации нет (декодер не зависит от точки?).")
-    expected = ctx.ex.array("line_frames", "декодер на точках отрезка между z_mean изображений A и B")
+    expected = ctx.ex.array("line_frames", "декодер на точках отрезка между z_mean изображений A и B", "line")
     if expected.shape != frames.shape:
         _fail(f"Декодер на {len(frames)} точках отрезка вернул форму {expected.shape}.")
     off = np.abs(frames.astype(np.float64) - expected).reshape(len(frames), -1).max(axis=1) > MORPH_ATOL
@@ -419,7 +420,7 @@ def check_morph(ctx: Context) -> str:
 
 
 def check_figure(ctx: Context) -> str:
-    ctx.ex.value("figure_images", "morph_figure")
+    ctx.ex.value("figure_images", "morph_figure", "morph_figure")
     if ctx.ex.report.get("figure_class") != "matplotlib.figure.Figure":
         _fail(f"morph_figure должен быть рисунком matplotlib (Figure), а он {ctx.ex.report.get('figure_class')}.")
     if int(ctx.ex.report["figure_images"]) < 1:
