@@ -397,6 +397,8 @@ def attacks(course: Path) -> dict[str, nbformat.NotebookNode]:
 
 
     hog = _only(MEMORY_HOG)
+    # Ядро завершается само (os._exit): выносить нечего, но строка и отзыв есть.
+    died = _only(_cell(reference(), "classes_solution").source, "import os\nos._exit(1)")
     network = _only(
         "from course_utils.assignment import classes_from_student_id\n" + _cell(reference(), "classes_solution").source,
         NETWORK,
@@ -422,6 +424,7 @@ def attacks(course: Path) -> dict[str, nbformat.NotebookNode]:
         "tamper": tamper,
         "detached_process": detached,
         "memory_hog": hog,
+        "kernel_death": died,
         "network": network,
         "duplicated_grade_cells": duplicated,
         "cross_fade": cross_fade,

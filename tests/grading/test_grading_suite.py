@@ -50,6 +50,7 @@ EXPECTED = {
     # Цикл прерван по пределу, следующая ячейка выполнена: классы и рисунок засчитаны.
     "endless_loop": ("graded", {**ZERO, "test_classes": POINTS["test_classes"], "test_figure": POINTS["test_figure"]}),
     "memory_hog": ("killed_memory", ZERO),
+    "kernel_death": ("kernel_died", ZERO),
     "network": ("graded", {**ZERO, "test_classes": POINTS["test_classes"]}),
     "duplicated_grade_cells": ("graded", FULL),
     "cross_fade": ("graded", {**FULL, "test_morph": 0.0}),
