@@ -46,9 +46,11 @@ lab: setup
 # между бэкендами и обучения на двух устройствах не пропускались.
 test: lint backends unit unit-backends nbval test-browser
 
-# ruff, затем поиск повторяющегося кода в пакете (одно место для каждой идеи).
+# ruff (правила и единое оформление: `ruff format` исправляет), затем поиск повторяющегося
+# кода в пакете (одно место для каждой идеи).
 lint: setup
 	$(BIN)/ruff check course_utils tests notebooks grading tools
+	$(BIN)/ruff format --check course_utils tests notebooks grading tools
 	$(BIN)/pylint --disable=all --enable=duplicate-code --score=n course_utils
 
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider

@@ -66,7 +66,7 @@ def classes_from_student_id(student_id: str | int) -> list[int]:
     """
     if isinstance(student_id, bool) or not isinstance(student_id, (str, int)):
         raise TypeError(
-            "Номер студенческого билета должен быть строкой (например, \"1032259319\") "
+            'Номер студенческого билета должен быть строкой (например, "1032259319") '
             f"или целым числом, а получено значение типа {type(student_id).__name__}."
         )
     text = str(student_id).strip()
@@ -103,9 +103,7 @@ def _check_labels(classes) -> list[int]:
     labels = [int(c) for c in classes]
     wrong = [c for c in labels if not 0 <= c < len(CIFAR10_CLASSES_EN)]
     if wrong:
-        raise ValueError(
-            f"Метки классов CIFAR-10 — числа от 0 до 9, а получены: {wrong}."
-        )
+        raise ValueError(f"Метки классов CIFAR-10 — числа от 0 до 9, а получены: {wrong}.")
     return labels
 
 

@@ -40,15 +40,47 @@ __all__ = [
 
 #: 40 атрибутов CelebA в порядке столбцов ``list_attr_celeba.csv``.
 CELEBA_ATTRIBUTES = (
-    "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald",
-    "Bangs", "Big_Lips", "Big_Nose", "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair",
-    "Bushy_Eyebrows", "Chubby", "Double_Chin", "Eyeglasses", "Goatee", "Gray_Hair",
-    "Heavy_Makeup", "High_Cheekbones", "Male", "Mouth_Slightly_Open", "Mustache",
-    "Narrow_Eyes", "No_Beard", "Oval_Face", "Pale_Skin", "Pointy_Nose",
-    "Receding_Hairline", "Rosy_Cheeks", "Sideburns", "Smiling", "Straight_Hair",
-    "Wavy_Hair", "Wearing_Earrings", "Wearing_Hat", "Wearing_Lipstick",
-    "Wearing_Necklace", "Wearing_Necktie", "Young",
-)  # fmt: skip
+    "5_o_Clock_Shadow",
+    "Arched_Eyebrows",
+    "Attractive",
+    "Bags_Under_Eyes",
+    "Bald",
+    "Bangs",
+    "Big_Lips",
+    "Big_Nose",
+    "Black_Hair",
+    "Blond_Hair",
+    "Blurry",
+    "Brown_Hair",
+    "Bushy_Eyebrows",
+    "Chubby",
+    "Double_Chin",
+    "Eyeglasses",
+    "Goatee",
+    "Gray_Hair",
+    "Heavy_Makeup",
+    "High_Cheekbones",
+    "Male",
+    "Mouth_Slightly_Open",
+    "Mustache",
+    "Narrow_Eyes",
+    "No_Beard",
+    "Oval_Face",
+    "Pale_Skin",
+    "Pointy_Nose",
+    "Receding_Hairline",
+    "Rosy_Cheeks",
+    "Sideburns",
+    "Smiling",
+    "Straight_Hair",
+    "Wavy_Hair",
+    "Wearing_Earrings",
+    "Wearing_Hat",
+    "Wearing_Lipstick",
+    "Wearing_Necklace",
+    "Wearing_Necktie",
+    "Young",
+)
 
 CSV_NAME = "list_attr_celeba.csv"
 KAGGLE_DATASET = "jessicali9530/celeba-dataset"
@@ -190,8 +222,7 @@ def _check_label(label, columns) -> None:
     close = difflib.get_close_matches(str(label), list(columns), n=3, cutoff=0.4)
     hint = f" Возможно, вы имели в виду: {', '.join(close)}." if close else ""
     raise KeyError(
-        f"Атрибута {label!r} нет в list_attr_celeba.csv.{hint} "
-        f"Все атрибуты: {', '.join(columns)}."
+        f"Атрибута {label!r} нет в list_attr_celeba.csv.{hint} Все атрибуты: {', '.join(columns)}."
     )
 
 
@@ -206,8 +237,9 @@ def _to_unit_float(images):
     return tf.cast(images, tf.float32) / 255.0
 
 
-def _image_dataset(image_dir, labels, image_size, batch_size, shuffle, seed,
-                   validation_split, subset):  # fmt: skip
+def _image_dataset(
+    image_dir, labels, image_size, batch_size, shuffle, seed, validation_split, subset
+):
     import keras
 
     if validation_split and subset is None:
@@ -227,8 +259,15 @@ def _image_dataset(image_dir, labels, image_size, batch_size, shuffle, seed,
     )
 
 
-def load_celeba(data_dir=None, image_size=64, batch_size=128, shuffle=True, seed=42,
-                validation_split=None, subset=None):  # fmt: skip
+def load_celeba(
+    data_dir=None,
+    image_size=64,
+    batch_size=128,
+    shuffle=True,
+    seed=42,
+    validation_split=None,
+    subset=None,
+):
     """Изображения CelebA как ``tf.data.Dataset`` батчей ``(batch, size, size, 3)``, float32 0..1.
 
     Файлы читаются с диска по мере надобности и уменьшаются до ``image_size`` билинейной
@@ -237,15 +276,24 @@ def load_celeba(data_dir=None, image_size=64, batch_size=128, shuffle=True, seed
     Папку ищет :func:`celeba_dir`.
     """
     image_dir = celeba_image_dir(data_dir)
-    data = _image_dataset(image_dir, None, image_size, batch_size, shuffle, seed,
-                          validation_split, subset)  # fmt: skip
+    data = _image_dataset(
+        image_dir, None, image_size, batch_size, shuffle, seed, validation_split, subset
+    )
     if isinstance(data, list):
         return tuple(part.map(_to_unit_float) for part in data)
     return data.map(_to_unit_float)
 
 
-def load_celeba_labelled(label, data_dir=None, image_size=64, batch_size=128, shuffle=True,
-                         seed=42, validation_split=None, subset=None):  # fmt: skip
+def load_celeba_labelled(
+    label,
+    data_dir=None,
+    image_size=64,
+    batch_size=128,
+    shuffle=True,
+    seed=42,
+    validation_split=None,
+    subset=None,
+):
     """Пары ``(изображения, метки)``: метка 1, если у лица есть атрибут ``label``, иначе 0.
 
     В CSV CelebA значения -1/1; здесь они переведены в 0/1 (int32). Порядок строк CSV
@@ -260,8 +308,9 @@ def load_celeba_labelled(label, data_dir=None, image_size=64, batch_size=128, sh
         raise ValueError(f"Столбец {label!r} должен содержать только -1 и 1.")
     labels = (values > 0).astype("int32").tolist()
     image_dir = celeba_image_dir(data_dir)
-    data = _image_dataset(image_dir, labels, image_size, batch_size, shuffle, seed,
-                          validation_split, subset)  # fmt: skip
+    data = _image_dataset(
+        image_dir, labels, image_size, batch_size, shuffle, seed, validation_split, subset
+    )
     prepare = lambda x, y: (_to_unit_float(x), y)  # noqa: E731
     if isinstance(data, list):
         return tuple(part.map(prepare) for part in data)
@@ -297,4 +346,3 @@ def load_celeba_arrays(attributes=(), data_dir=None, image_size=64, limit=None):
     labels = table[["image_id", *attributes]].iloc[:count].copy()
     labels[list(attributes)] = (labels[list(attributes)] > 0).astype("int32")
     return images, labels.reset_index(drop=True)
-

@@ -25,8 +25,17 @@ import numpy as np
 from course_utils import config
 from course_utils.readers import DatasetError, read_cifar10_archive, read_idx_gz, sha256
 
-__all__ = ["REGISTRY", "Dataset", "DatasetError", "load", "load_cifar10", "load_fashion_mnist",
-           "preprocess", "check_cifar10_classes", "read_cifar10_archive"]
+__all__ = [
+    "REGISTRY",
+    "Dataset",
+    "DatasetError",
+    "load",
+    "load_cifar10",
+    "load_fashion_mnist",
+    "preprocess",
+    "check_cifar10_classes",
+    "read_cifar10_archive",
+]
 
 _HOW_TO_GO_OFFLINE = (
     "задайте переменную окружения COURSE_DATA=sample (небольшие встроенные выборки), "
@@ -62,33 +71,41 @@ REGISTRY: dict[str, Dataset] = {
     dataset.name: dataset
     for dataset in (
         Dataset(
-            "fashion_mnist", "Fashion-MNIST", "course_utils.data:load_fashion_mnist",
-            sample_path="fashion-mnist", local_path="fashion-mnist",
+            "fashion_mnist",
+            "Fashion-MNIST",
+            "course_utils.data:load_fashion_mnist",
+            sample_path="fashion-mnist",
+            local_path="fashion-mnist",
             sample_files={
-                _FASHION + "train-images-idx3-ubyte.gz":
-                    "06d2bdc4ebec620314eee85ddeae7181f9690b97c4bbc54f363a6e989f247264",
-                _FASHION + "train-labels-idx1-ubyte.gz":
-                    "131387379173605d5c5fa9a1fc119c316a2e92c2e40aca9996f7bbe8470f6fa3",
-                _FASHION + "t10k-images-idx3-ubyte.gz":
-                    "62f23d346ecf5453b7cd91a46dea7b146d0ad4afb5cf5903d46e6485c72f5f48",
-                _FASHION + "t10k-labels-idx1-ubyte.gz":
-                    "ebf256d3d67b464b6c96356c81c6db2a538387f5dda83fec41a3049eff1eafaa",
-                _FASHION + "LICENSE":
-                    "13ef4788476d292858fa60eb9a5f74aeca5c65770bc885ccaa05823a17ef7be1",
+                _FASHION
+                + "train-images-idx3-ubyte.gz": "06d2bdc4ebec620314eee85ddeae7181f9690b97c4bbc54f363a6e989f247264",
+                _FASHION
+                + "train-labels-idx1-ubyte.gz": "131387379173605d5c5fa9a1fc119c316a2e92c2e40aca9996f7bbe8470f6fa3",
+                _FASHION
+                + "t10k-images-idx3-ubyte.gz": "62f23d346ecf5453b7cd91a46dea7b146d0ad4afb5cf5903d46e6485c72f5f48",
+                _FASHION
+                + "t10k-labels-idx1-ubyte.gz": "ebf256d3d67b464b6c96356c81c6db2a538387f5dda83fec41a3049eff1eafaa",
+                _FASHION
+                + "LICENSE": "13ef4788476d292858fa60eb9a5f74aeca5c65770bc885ccaa05823a17ef7be1",
             },
         ),
         Dataset(
-            "cifar10", "CIFAR-10", "course_utils.data:load_cifar10",
-            sample_path="cifar-10-sample.tar.gz", local_path="cifar-10/cifar-10-python.tar.gz",
+            "cifar10",
+            "CIFAR-10",
+            "course_utils.data:load_cifar10",
+            sample_path="cifar-10-sample.tar.gz",
+            local_path="cifar-10/cifar-10-python.tar.gz",
             sample_files={
-                "cifar-10-sample.tar.gz":
-                    "be52aab01b191e94a4b555c9297f2d932b5843996c7487e25860fb83e59b1f61",
+                "cifar-10-sample.tar.gz": "be52aab01b191e94a4b555c9297f2d932b5843996c7487e25860fb83e59b1f61",
             },
         ),
         # Загрузчик CelebA (выборка, папка, kagglehub) — в course_utils/celeba.py.
         Dataset(
-            "celeba", "CelebA", "course_utils.celeba:load_celeba",
-            sample_path=None, local_path="celeba-dataset",
+            "celeba",
+            "CelebA",
+            "course_utils.celeba:load_celeba",
+            sample_path=None,
+            local_path="celeba-dataset",
         ),
     )
 }

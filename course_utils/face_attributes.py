@@ -16,8 +16,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["AUC_BAR", "roc_auc", "AttributeClassifier", "train_attribute_classifier",
-           "attribute_effects", "report_attribute_effects"]  # fmt: skip
+__all__ = [
+    "AUC_BAR",
+    "roc_auc",
+    "AttributeClassifier",
+    "train_attribute_classifier",
+    "attribute_effects",
+    "report_attribute_effects",
+]
 
 #: Порог надёжности: атрибут измерим, если AUC классификатора на отложенных лицах не ниже.
 AUC_BAR = 0.9
@@ -101,15 +107,26 @@ class AttributeClassifier:
 
     def report(self):
         """Печатает AUC каждого атрибута и вывод: измерим или нет."""
-        print(f"Классификатор атрибутов: ROC AUC на {len(self.holdout)} отложенных лицах "
-              f"(порог надёжности {self.bar})")  # fmt: skip
+        print(
+            f"Классификатор атрибутов: ROC AUC на {len(self.holdout)} отложенных лицах "
+            f"(порог надёжности {self.bar})"
+        )
         for name in self.names:
             verdict = "измерим" if self.auc[name] >= self.bar else "НЕ измерим (выводов нет)"
             print(f"  {name:<12} AUC {self.auc[name]:.3f}  {verdict}")
 
 
-def train_attribute_classifier(images, labels, names, holdout_fraction=0.25, epochs=10,
-                               batch_size=64, seed=0, bar=AUC_BAR, verbose=0):  # fmt: skip
+def train_attribute_classifier(
+    images,
+    labels,
+    names,
+    holdout_fraction=0.25,
+    epochs=10,
+    batch_size=64,
+    seed=0,
+    bar=AUC_BAR,
+    verbose=0,
+):
     """Обучает классификатор атрибутов ``names`` и измеряет его AUC на отложенных лицах.
 
     ``images`` — ``(n, H, W, 3)`` (uint8 или 0..1), ``labels`` — таблица или словарь с
@@ -130,8 +147,9 @@ def train_attribute_classifier(images, labels, names, holdout_fraction=0.25, epo
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
     train_x = np.concatenate([x[:n_train], _blurred(x[:n_train])])
     train_y = np.concatenate([y[:n_train], y[:n_train]])
-    history = model.fit(train_x, train_y, epochs=epochs, batch_size=batch_size, shuffle=True,
-                        verbose=verbose)  # fmt: skip
+    history = model.fit(
+        train_x, train_y, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=verbose
+    )
     holdout = np.arange(n_train, len(x))
     probs = np.asarray(model.predict(x[holdout], batch_size=256, verbose=0))
     auc = {name: roc_auc(y[holdout, j], probs[:, j]) for j, name in enumerate(names)}
@@ -155,8 +173,10 @@ def attribute_effects(vae, classifier, vectors, probe, alphas=(-2, 0, 2)):
         probs = classifier.predict(decode(shifted, vae))
         effects[name] = {
             "alphas": list(alphas),
-            "probs": {other: [float(p.mean()) for p in np.split(probs[other], len(alphas))]
-                      for other in classifier.names},  # fmt: skip
+            "probs": {
+                other: [float(p.mean()) for p in np.split(probs[other], len(alphas))]
+                for other in classifier.names
+            },
         }
     return effects
 
@@ -176,8 +196,11 @@ def report_attribute_effects(effects, classifier):
             verdict = "не измерим"
         else:
             verdict = "растёт" if all(a < b for a, b in zip(own, own[1:])) else "не растёт"
-        leaks = {other: p[-1] - p[0] for other, p in effect["probs"].items()
-                 if other != name and other in measurable}  # fmt: skip
+        leaks = {
+            other: p[-1] - p[0]
+            for other, p in effect["probs"].items()
+            if other != name and other in measurable
+        }
         leak = max(leaks.items(), key=lambda item: abs(item[1])) if leaks else ("-", 0.0)
         values = "".join(f"{p:>8.2f}" for p in own)
         print(f"{name:<12}{values}   {verdict:<12} {leak[0]} {leak[1]:+.2f}")

@@ -12,8 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["reconstruction_psnr", "kl_per_dimension", "active_dimensions", "diversity_ratio",
-           "morph_smoothness"]  # fmt: skip
+__all__ = [
+    "reconstruction_psnr",
+    "kl_per_dimension",
+    "active_dimensions",
+    "diversity_ratio",
+    "morph_smoothness",
+]
 
 KL_ACTIVE = 0.01  # нат на измерение: меньше — измерение не используется
 
@@ -34,8 +39,9 @@ def reconstruction_psnr(vae, images, batch_size=256) -> float:
     from course_utils.vae_utils import decode, encode_mean
 
     x = _unit(images)
-    rec = np.concatenate([decode(encode_mean(x[i : i + batch_size], vae), vae)
-                          for i in range(0, len(x), batch_size)])  # fmt: skip
+    rec = np.concatenate(
+        [decode(encode_mean(x[i : i + batch_size], vae), vae) for i in range(0, len(x), batch_size)]
+    )
     return psnr(x, rec)
 
 

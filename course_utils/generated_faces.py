@@ -33,8 +33,13 @@ __all__ = ["RENDERED_ATTRIBUTES", "SAMPLE_SIZE", "generate_celeba_sample", "is_g
 
 #: Атрибуты, которые генератор рисует.
 RENDERED_ATTRIBUTES = (
-    "Smiling", "Blond_Hair", "Eyeglasses", "Male", "Wearing_Hat", "Pale_Skin",
-)  # fmt: skip
+    "Smiling",
+    "Blond_Hair",
+    "Eyeglasses",
+    "Male",
+    "Wearing_Hat",
+    "Pale_Skin",
+)
 
 SAMPLE_SIZE = 6000  # изображений в сгенерированном наборе по умолчанию
 SAMPLE_SEED = 2024
@@ -45,10 +50,18 @@ _W, _H = 178, 218  # размер изображений CelebA (ширина, �
 _SKIN_LIGHT, _SKIN_DARK = np.array([230, 190, 160.0]), np.array([130, 86, 60.0])
 _SKIN_PALE = np.array([248, 231, 220.0])
 _BLOND = np.array([[232, 204, 112], [244, 222, 150], [214, 180, 90]], dtype=float)
-_OTHER_HAIR = np.array([[24, 20, 20], [64, 42, 28], [110, 72, 44], [150, 70, 36], [140, 136, 132],
-                        [44, 34, 30]], dtype=float)  # fmt: skip  # чёрные..рыжие, седые
-_PROBABILITIES = {"Smiling": 0.5, "Blond_Hair": 0.3, "Eyeglasses": 0.25, "Male": 0.45,
-                  "Wearing_Hat": 0.2, "Pale_Skin": 0.25}  # fmt: skip
+_OTHER_HAIR = np.array(
+    [[24, 20, 20], [64, 42, 28], [110, 72, 44], [150, 70, 36], [140, 136, 132], [44, 34, 30]],
+    dtype=float,
+)  # чёрные..рыжие, седые
+_PROBABILITIES = {
+    "Smiling": 0.5,
+    "Blond_Hair": 0.3,
+    "Eyeglasses": 0.25,
+    "Male": 0.45,
+    "Wearing_Hat": 0.2,
+    "Pale_Skin": 0.25,
+}
 
 
 def _sample_parameters(n, seed):
@@ -58,18 +71,26 @@ def _sample_parameters(n, seed):
     for name, p in _PROBABILITIES.items():
         attrs[:, CELEBA_ATTRIBUTES.index(name)] = np.where(rng.random(n) < p, 1, -1)
     params = {
-        "dx": rng.uniform(-12, 12, n), "dy": rng.uniform(-8, 8, n), "s": rng.uniform(0.88, 1.1, n),
-        "tilt": rng.uniform(-14, 14, n), "yaw": rng.uniform(-0.16, 0.16, n),
-        "bg_top": rng.uniform(20, 245, (n, 3)), "bg_bottom": rng.uniform(20, 245, (n, 3)),
-        "skin_t": rng.random(n), "pale_t": rng.random(n),
+        "dx": rng.uniform(-12, 12, n),
+        "dy": rng.uniform(-8, 8, n),
+        "s": rng.uniform(0.88, 1.1, n),
+        "tilt": rng.uniform(-14, 14, n),
+        "yaw": rng.uniform(-0.16, 0.16, n),
+        "bg_top": rng.uniform(20, 245, (n, 3)),
+        "bg_bottom": rng.uniform(20, 245, (n, 3)),
+        "skin_t": rng.random(n),
+        "pale_t": rng.random(n),
         "blond": _BLOND[rng.integers(0, len(_BLOND), n)] + rng.uniform(-10, 10, (n, 1)),
         "other": _OTHER_HAIR[rng.integers(0, len(_OTHER_HAIR), n)] + rng.uniform(-10, 10, (n, 1)),
-        "volume": rng.uniform(0.9, 1.25, n), "length": rng.uniform(0.6, 1.35, n),
+        "volume": rng.uniform(0.9, 1.25, n),
+        "length": rng.uniform(0.6, 1.35, n),
         "bangs": rng.random(n) < 0.6,
-        "hat": rng.uniform(15, 170, (n, 3)), "clothes": rng.uniform(20, 230, (n, 3)),
-        "smile": rng.uniform(13, 16, n), "flat": rng.uniform(-1.5, 1.5, n),
+        "hat": rng.uniform(15, 170, (n, 3)),
+        "clothes": rng.uniform(20, 230, (n, 3)),
+        "smile": rng.uniform(13, 16, n),
+        "flat": rng.uniform(-1.5, 1.5, n),
         "iris": rng.uniform(20, 110, n),
-    }  # fmt: skip
+    }
     return attrs, params
 
 
@@ -128,8 +149,12 @@ def _draw_face(attr, p, i):
         d.chord(box, 25, 155, fill=_color(skin * 0.75 + np.array([0, 12, 34]), 255))
     # чёлка (или только линия волос)
     bang_low = -0.3 if p["bangs"][i] else -0.62
-    d.chord([cx - 1.02 * a, cy - 1.08 * b, cx + 1.02 * a, cy + bang_low * b], 180, 360,
-            fill=_color(hair, 255))  # fmt: skip
+    d.chord(
+        [cx - 1.02 * a, cy - 1.08 * b, cx + 1.02 * a, cy + bang_low * b],
+        180,
+        360,
+        fill=_color(hair, 255),
+    )
     # черты лица сдвинуты вбок: голова повёрнута
     fx = cx + p["yaw"][i] * a
     ey = cy - 0.18 * b
@@ -145,8 +170,12 @@ def _draw_face(attr, p, i):
     if attr["Smiling"]:
         half, depth = 0.52 * a, p["smile"][i] * s
         d.chord([fx - half, my - depth, fx + half, my + depth], 0, 180, fill=(150, 30, 45, 255))
-        d.chord([fx - 0.8 * half, my - 0.3 * depth, fx + 0.8 * half, my + 0.3 * depth], 0, 180,
-                fill=(246, 242, 236, 255))  # fmt: skip
+        d.chord(
+            [fx - 0.8 * half, my - 0.3 * depth, fx + 0.8 * half, my + 0.3 * depth],
+            0,
+            180,
+            fill=(246, 242, 236, 255),
+        )
     else:
         half, u = 0.3 * a, np.linspace(-1, 1, 15)
         ys = my + 2 + p["flat"][i] * (1 - 2 * u**2)
@@ -164,8 +193,10 @@ def _draw_face(attr, p, i):
         hat = p["hat"][i]
         brim_y = cy - 0.75 * b
         d.rectangle([cx - 1.0 * a, brim_y - 70 * s, cx + 1.0 * a, brim_y], fill=_color(hat, 255))
-        d.rectangle([cx - 1.0 * a, brim_y - 14 * s, cx + 1.0 * a, brim_y - 6 * s],
-                    fill=_color(hat * 0.4 + 140, 255))  # fmt: skip
+        d.rectangle(
+            [cx - 1.0 * a, brim_y - 14 * s, cx + 1.0 * a, brim_y - 6 * s],
+            fill=_color(hat * 0.4 + 140, 255),
+        )
         ellipse(cx, brim_y, 1.45 * a, 9 * s, _color(hat, 255))
     head = head.rotate(p["tilt"][i], resample=Image.BICUBIC, center=(cx, cy + b))
     img.paste(head, (0, 0), head)
@@ -173,8 +204,13 @@ def _draw_face(attr, p, i):
 
 
 def _manifest(n, seed):
-    return {"generator_version": _GENERATOR_VERSION, "seed": int(seed), "count": int(n),
-            "size": [_W, _H], "rendered_attributes": list(RENDERED_ATTRIBUTES)}  # fmt: skip
+    return {
+        "generator_version": _GENERATOR_VERSION,
+        "seed": int(seed),
+        "count": int(n),
+        "size": [_W, _H],
+        "rendered_attributes": list(RENDERED_ATTRIBUTES),
+    }
 
 
 def is_generated(folder) -> bool:

@@ -104,8 +104,7 @@ class Course:
             if not (self.root / path).is_file():
                 found.append(f"{path}: указан в {MANIFEST_NAME}, но файла нет")
         on_disk = {
-            p.relative_to(self.root).as_posix()
-            for p in (self.root / NOTEBOOKS_DIR).glob("*.ipynb")
+            p.relative_to(self.root).as_posix() for p in (self.root / NOTEBOOKS_DIR).glob("*.ipynb")
         }
         for path in sorted(on_disk - set(listed_notebooks) - set(student_versions)):
             found.append(f"{path}: ноутбука нет в {MANIFEST_NAME} (добавьте запись [[notebooks]])")
@@ -118,7 +117,9 @@ class Course:
         for a in self.assignments:
             # Проверка работ (course_utils/grading) ищет <задание>/<задание>.ipynb.
             if a.source != f"{GRADING_SOURCE_DIR}/{a.name}/{a.name}.ipynb":
-                found.append(f"{a.name}: source должен быть {GRADING_SOURCE_DIR}/{a.name}/{a.name}.ipynb")
+                found.append(
+                    f"{a.name}: source должен быть {GRADING_SOURCE_DIR}/{a.name}/{a.name}.ipynb"
+                )
             if Path(a.student_version).parent.as_posix() != NOTEBOOKS_DIR:
                 found.append(f"{a.name}: student_version должен лежать в {NOTEBOOKS_DIR}/")
         for entry in [*self.notebooks, *self.assignments]:

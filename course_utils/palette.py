@@ -73,5 +73,7 @@ def class_scatter(
     ]
     if not legend:
         return ax
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False)
+    ax.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False
+    )
     return ax

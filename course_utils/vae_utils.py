@@ -80,7 +80,9 @@ def decode_line(start, end, vae, n=10):
     Единственная интерполяция курса: ею пользуются :func:`morph` и исследователь.
     """
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 2:
-        raise ValueError(f"decode_line: n должно быть целым числом >= 2 (оба конца), получено {n!r}.")
+        raise ValueError(
+            f"decode_line: n должно быть целым числом >= 2 (оба конца), получено {n!r}."
+        )
     start, end = np.asarray(start, dtype="float32"), np.asarray(end, dtype="float32")
     alphas = np.linspace(0.0, 1.0, int(n), dtype="float32")[:, None]
     points = (1.0 - alphas) * start + alphas * end
@@ -117,8 +119,9 @@ def _first_images(data, n):
     return images.astype("float32")
 
 
-def get_vector_from_label(data, vae, embedding_dim, label, tolerance=0.08, max_images=20000,
-                          verbose=True, print_every=5):  # fmt: skip
+def get_vector_from_label(
+    data, vae, embedding_dim, label, tolerance=0.08, max_images=20000, verbose=True, print_every=5
+):
     """Вектор атрибута: среднее ``z_mean`` изображений с атрибутом минус среднее без него.
 
     ``data`` — батчи ``(изображения, метки)``; атрибут есть, если метка > 0 (подходят и
@@ -172,8 +175,9 @@ def get_vector_from_label(data, vae, embedding_dim, label, tolerance=0.08, max_i
         rows += 1
         first = rows == 1
         settled = not first and moves[True] + moves[False] < tolerance
-        row = line.format(seen, f"{moves[True]:.3f}", f"{moves[False]:.3f}",
-                          f"{distance:.3f}", f"{change:+.3f}")  # fmt: skip
+        row = line.format(
+            seen, f"{moves[True]:.3f}", f"{moves[False]:.3f}", f"{distance:.3f}", f"{change:+.3f}"
+        )
         if verbose and (first or rows % print_every == 0):
             print(row)
             last_row = None
@@ -196,16 +200,23 @@ def get_vector_from_label(data, vae, embedding_dim, label, tolerance=0.08, max_i
     if verbose:
         if last_row is not None:
             print(last_row)
-        reason = ("средние устоялись" if settled else
-                  f"достигнут предел {max_images} изображений" if seen >= max_images else
-                  "данные закончились")  # fmt: skip
-        print(f"Вектор {label} найден ({reason}): POS {counts[True]}, NEG {counts[False]}, "
-              f"пропущено батчей без одной из групп: {skipped}.")  # fmt: skip
+        reason = (
+            "средние устоялись"
+            if settled
+            else f"достигнут предел {max_images} изображений"
+            if seen >= max_images
+            else "данные закончились"
+        )
+        print(
+            f"Вектор {label} найден ({reason}): POS {counts[True]}, NEG {counts[False]}, "
+            f"пропущено батчей без одной из групп: {skipped}."
+        )
     return (vector / norm).astype("float32")
 
 
-def add_vector_to_images(data, vae, feature_vec, n=5, alphas=(-4, -3, -2, -1, 0, 1, 2, 3, 4),
-                         show=True):  # fmt: skip
+def add_vector_to_images(
+    data, vae, feature_vec, n=5, alphas=(-4, -3, -2, -1, 0, 1, 2, 3, 4), show=True
+):
     """Сдвигает ``n`` лиц вдоль вектора атрибута: декодирует ``z_mean + alpha * feature_vec``.
 
     Возвращает массив ``(n, 1 + len(alphas), H, W, C)``: в каждой строке исходное

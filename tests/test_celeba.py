@@ -22,8 +22,9 @@ N_SMALL = 240  # хватает, чтобы у каждого атрибута �
 @pytest.fixture(scope="module")
 def sample_root(tmp_path_factory):
     """Небольшой сгенерированный набор во временной папке (общий для модуля)."""
-    return generate_celeba_sample(n_images=N_SMALL, seed=3, cache=tmp_path_factory.mktemp("c"),
-                                  verbose=False)  # fmt: skip
+    return generate_celeba_sample(
+        n_images=N_SMALL, seed=3, cache=tmp_path_factory.mktemp("c"), verbose=False
+    )
 
 
 def _copy_dataset(src, dst):
@@ -60,8 +61,9 @@ def test_folder_lookup_order(tmp_path, monkeypatch, sample_root):
     monkeypatch.delenv("CELEBA_DIR")
     monkeypatch.setenv("COURSE_DATA", "sample")
     calls = []
-    monkeypatch.setattr(generated_faces, "generate_celeba_sample",
-                        lambda: calls.append(1) or sample_root)  # fmt: skip
+    monkeypatch.setattr(
+        generated_faces, "generate_celeba_sample", lambda: calls.append(1) or sample_root
+    )
     assert celeba.celeba_dir() == sample_root and calls == [1]
     # без настроек и без kagglehub: предупреждение с инструкцией и нарисованные лица
     monkeypatch.delenv("COURSE_DATA")
@@ -82,12 +84,17 @@ def test_kagglehub_download_in_the_kaggle_layout(tmp_path, monkeypatch, sample_r
     подменён папкой в раскладке Kaggle (.../versions/2/img_align_celeba/img_align_celeba)."""
     for name in ("CELEBA_DIR", "COURSE_DATA"):
         monkeypatch.delenv(name, raising=False)
-    stand_in = tmp_path / "kagglehub" / "datasets" / "jessicali9530" / "celeba-dataset" / "versions" / "2"
+    stand_in = (
+        tmp_path / "kagglehub" / "datasets" / "jessicali9530" / "celeba-dataset" / "versions" / "2"
+    )
     _copy_dataset(sample_root, stand_in)
     (stand_in / "manifest.json").unlink()  # как у настоящего набора
     asked = []
-    monkeypatch.setitem(sys.modules, "kagglehub",
-                        _fake_kagglehub(lambda handle: asked.append(handle) or str(stand_in)))  # fmt: skip
+    monkeypatch.setitem(
+        sys.modules,
+        "kagglehub",
+        _fake_kagglehub(lambda handle: asked.append(handle) or str(stand_in)),
+    )
     assert celeba.celeba_dir() == stand_in and asked == ["jessicali9530/celeba-dataset"]
     assert not generated_faces.is_generated(celeba.celeba_dir())
     images, labels = load_celeba_arrays(("Smiling",), limit=20)
@@ -95,8 +102,9 @@ def test_kagglehub_download_in_the_kaggle_layout(tmp_path, monkeypatch, sample_r
 
 
 @pytest.mark.parametrize("problem", ["network", "layout"])
-def test_failed_kagglehub_download_falls_back_to_generated_faces(tmp_path, monkeypatch,
-                                                                 sample_root, problem):  # fmt: skip
+def test_failed_kagglehub_download_falls_back_to_generated_faces(
+    tmp_path, monkeypatch, sample_root, problem
+):
     for name in ("CELEBA_DIR", "COURSE_DATA"):
         monkeypatch.delenv(name, raising=False)
 
@@ -209,7 +217,13 @@ def test_arrays_match_the_loader_and_the_csv(sample_root):
 
 
 def test_labelled_validation_split(sample_root):
-    val = load_celeba_labelled("Male", data_dir=sample_root, batch_size=64, seed=1,
-                               validation_split=0.2, subset="validation")  # fmt: skip
+    val = load_celeba_labelled(
+        "Male",
+        data_dir=sample_root,
+        batch_size=64,
+        seed=1,
+        validation_split=0.2,
+        subset="validation",
+    )
     images, labels = next(iter(val))
     assert images.shape[1:] == (64, 64, 3) and labels.shape == (len(images),)

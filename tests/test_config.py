@@ -7,7 +7,12 @@ from course_utils import config
 
 @pytest.mark.parametrize(
     ("value", "sample", "folder"),
-    [("", False, None), ("download", False, None), ("sample", True, None), (" sample ", True, None)],
+    [
+        ("", False, None),
+        ("download", False, None),
+        ("sample", True, None),
+        (" sample ", True, None),
+    ],
 )
 def test_course_data_modes(monkeypatch, value, sample, folder):
     monkeypatch.setenv("COURSE_DATA", value)
@@ -27,7 +32,9 @@ def test_course_data_missing_folder_explains_the_choices(monkeypatch, tmp_path):
         config.local_datasets_dir()
 
 
-@pytest.mark.parametrize(("value", "fast"), [("1", True), ("true", True), ("0", False), ("", False)])
+@pytest.mark.parametrize(
+    ("value", "fast"), [("1", True), ("true", True), ("0", False), ("", False)]
+)
 def test_fast_mode(monkeypatch, value, fast):
     monkeypatch.setenv("COURSE_FAST", value)
     assert config.fast_mode() is fast

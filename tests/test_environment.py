@@ -42,7 +42,8 @@ def pyproject_requirements(project, python_version):
     """{имя: SpecifierSet} для dependencies и extra "dev", нужных на этой версии Python."""
     lines = project["dependencies"] + project["optional-dependencies"]["dev"]
     needed = [
-        r for r in map(Requirement, lines)
+        r
+        for r in map(Requirement, lines)
         if r.marker is None or r.marker.evaluate({"python_version": python_version})
     ]
     return {canonicalize_name(r.name): r.specifier for r in needed}

@@ -36,8 +36,9 @@ def test_roc_auc_matches_pair_counting():
 
 @pytest.fixture(scope="module")
 def classifier(tmp_path_factory):
-    root = generate_celeba_sample(n_images=800, seed=11, cache=tmp_path_factory.mktemp("f"),
-                                  verbose=False)  # fmt: skip
+    root = generate_celeba_sample(
+        n_images=800, seed=11, cache=tmp_path_factory.mktemp("f"), verbose=False
+    )
     names = (*RENDERED_ATTRIBUTES, "Young")  # Young в нарисованном наборе — случайный шум
     images, labels = load_celeba_arrays(names, data_dir=root)
     return train_attribute_classifier(images, labels, names, epochs=16), images, labels
@@ -58,17 +59,26 @@ def test_classifier_measures_rendered_attributes_and_not_noise(classifier):
 
 
 def test_report_gives_verdicts_only_for_measurable_attributes(capsys):
-    clf = AttributeClassifier(model=None, names=("Smiling", "Male", "Young"),
-                              auc={"Smiling": 0.99, "Male": 0.95, "Young": 0.55},
-                              holdout=np.arange(10))  # fmt: skip
+    clf = AttributeClassifier(
+        model=None,
+        names=("Smiling", "Male", "Young"),
+        auc={"Smiling": 0.99, "Male": 0.95, "Young": 0.55},
+        holdout=np.arange(10),
+    )
     effects = {
-        "Smiling": {"alphas": [-2, 0, 2], "probs": {"Smiling": [0.1, 0.5, 0.9],
-                                                     "Male": [0.4, 0.4, 0.7], "Young": [0, 0, 1]}},
-        "Male": {"alphas": [-2, 0, 2], "probs": {"Smiling": [0.5, 0.5, 0.5],
-                                                  "Male": [0.3, 0.6, 0.5], "Young": [0, 0, 0]}},
-        "Young": {"alphas": [-2, 0, 2], "probs": {"Smiling": [0.5, 0.5, 0.5],
-                                                   "Male": [0.5, 0.5, 0.5], "Young": [0, 0.5, 1]}},
-    }  # fmt: skip
+        "Smiling": {
+            "alphas": [-2, 0, 2],
+            "probs": {"Smiling": [0.1, 0.5, 0.9], "Male": [0.4, 0.4, 0.7], "Young": [0, 0, 1]},
+        },
+        "Male": {
+            "alphas": [-2, 0, 2],
+            "probs": {"Smiling": [0.5, 0.5, 0.5], "Male": [0.3, 0.6, 0.5], "Young": [0, 0, 0]},
+        },
+        "Young": {
+            "alphas": [-2, 0, 2],
+            "probs": {"Smiling": [0.5, 0.5, 0.5], "Male": [0.5, 0.5, 0.5], "Young": [0, 0.5, 1]},
+        },
+    }
     verdicts = report_attribute_effects(effects, clf)
     assert verdicts == {"Smiling": "растёт", "Male": "не растёт", "Young": "не измерим"}
     out = capsys.readouterr().out

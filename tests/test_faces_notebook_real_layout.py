@@ -21,10 +21,14 @@ def _text(cell):
     return "".join(o.get("text", "") for o in cell.get("outputs", []))
 
 
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
-                    reason="ноутбуки курса выполняются на TensorFlow (как в make nbval)")  # fmt: skip
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="ноутбуки курса выполняются на TensorFlow (как в make nbval)",
+)
 def test_notebook_runs_on_a_real_celeba_layout(tmp_path, monkeypatch):
-    generated = generate_celeba_sample(n_images=400, seed=5, cache=tmp_path / "cache", verbose=False)
+    generated = generate_celeba_sample(
+        n_images=400, seed=5, cache=tmp_path / "cache", verbose=False
+    )
     stand_in = tmp_path / "datasets" / "celeba-dataset"
     shutil.copytree(generated, stand_in)
     (stand_in / "manifest.json").unlink()  # у настоящего набора такой пометки нет

@@ -18,8 +18,9 @@ N_SMALL = 240  # хватает, чтобы у каждого атрибута �
 
 @pytest.fixture(scope="module")
 def sample_root(tmp_path_factory):
-    return generate_celeba_sample(n_images=N_SMALL, seed=3, cache=tmp_path_factory.mktemp("c"),
-                                  verbose=False)  # fmt: skip
+    return generate_celeba_sample(
+        n_images=N_SMALL, seed=3, cache=tmp_path_factory.mktemp("c"), verbose=False
+    )
 
 
 def _digest(folder):
@@ -94,5 +95,3 @@ def test_interrupted_generation_leaves_no_half_set(tmp_path, monkeypatch):
 def test_generator_rejects_empty_request(tmp_path):
     with pytest.raises(ValueError, match="хотя бы одно"):
         generate_celeba_sample(n_images=0, cache=tmp_path, verbose=False)
-
-

@@ -37,7 +37,10 @@ def released(tmp_path_factory) -> Path:
     env_path = str(Path(sys.executable).parent)
     result = subprocess.run(
         [sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force"],
-        cwd=course, capture_output=True, text=True, timeout=600,
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={**os.environ, "PATH": env_path + os.pathsep + os.environ["PATH"]},
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -79,9 +82,14 @@ def test_student_version_is_fresh(released):
     committed = nbformat.read(STUDENT_VERSION, as_version=4)
 
     def essence(nb):
-        return [(c.cell_type, c.source, c.metadata.get("nbgrader"), c.get("outputs", [])) for c in nb.cells]
+        return [
+            (c.cell_type, c.source, c.metadata.get("nbgrader"), c.get("outputs", []))
+            for c in nb.cells
+        ]
 
-    assert essence(committed) == essence(fresh), "Версия для студентов устарела: выполните `make release`."
+    assert essence(committed) == essence(fresh), (
+        "Версия для студентов устарела: выполните `make release`."
+    )
     assert committed.metadata.get("kernelspec") == fresh.metadata.get("kernelspec")
 
 

@@ -57,17 +57,36 @@ def _copy_course(tmp_path: Path) -> Path:
     root.mkdir()
     for name in ("course.toml", "Makefile", "pyproject.toml"):
         shutil.copy2(REPO_ROOT / name, root / name)
-    shutil.copytree(REPO_ROOT / "notebooks", root / "notebooks", ignore=shutil.ignore_patterns(
-        "checkpoint", "logs", "models", "output", ".ipynb_checkpoints"))
-    shutil.copytree(REPO_ROOT / "grading", root / "grading", ignore=shutil.ignore_patterns(
-        "gradebook.db*", ".nbgrader.log", "release", "autograded", "feedback", "grades.csv",
-        "submitted", ".ipynb_checkpoints"))
+    shutil.copytree(
+        REPO_ROOT / "notebooks",
+        root / "notebooks",
+        ignore=shutil.ignore_patterns(
+            "checkpoint", "logs", "models", "output", ".ipynb_checkpoints"
+        ),
+    )
+    shutil.copytree(
+        REPO_ROOT / "grading",
+        root / "grading",
+        ignore=shutil.ignore_patterns(
+            "gradebook.db*",
+            ".nbgrader.log",
+            "release",
+            "autograded",
+            "feedback",
+            "grades.csv",
+            "submitted",
+            ".ipynb_checkpoints",
+        ),
+    )
     return root
 
 
 def _throwaway_notebook() -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("# Пробный ноутбук"), nbformat.v4.new_code_cell("1 + 1")]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Пробный ноутбук"),
+        nbformat.v4.new_code_cell("1 + 1"),
+    ]
     return nb
 
 
@@ -76,13 +95,20 @@ def _throwaway_assignment() -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     solution = nbformat.v4.new_code_cell("### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION")
     solution.metadata["nbgrader"] = {
-        "grade": False, "solution": True, "locked": False, "grade_id": "answer",
+        "grade": False,
+        "solution": True,
+        "locked": False,
+        "grade_id": "answer",
         "schema_version": 3,
     }
     test = nbformat.v4.new_code_cell("assert answer == 42")
     test.metadata["nbgrader"] = {
-        "grade": True, "solution": False, "locked": True, "points": 3,
-        "grade_id": "test_answer", "schema_version": 3,
+        "grade": True,
+        "solution": False,
+        "locked": True,
+        "points": 3,
+        "grade_id": "test_answer",
+        "schema_version": 3,
     }
     nb.cells = [solution, test]
     return nb
@@ -93,7 +119,9 @@ def course_copy(tmp_path) -> Path:
     root = _copy_course(tmp_path)
     nbformat.write(_throwaway_notebook(), root / "notebooks" / "99_throwaway.ipynb")
     (root / "grading" / "source" / "throwaway").mkdir()
-    nbformat.write(_throwaway_assignment(), root / "grading" / "source" / "throwaway" / "throwaway.ipynb")
+    nbformat.write(
+        _throwaway_assignment(), root / "grading" / "source" / "throwaway" / "throwaway.ipynb"
+    )
     return root
 
 
@@ -135,7 +163,10 @@ def test_a_new_notebook_and_assignment_need_only_a_manifest_entry(course_copy):
     # `make release` выдаёт все задания из манифеста, в том числе новое (без правки Makefile).
     result = subprocess.run(
         ["make", "-o", ".venv/.installed", "release"],
-        cwd=course_copy, capture_output=True, text=True, timeout=600,
+        cwd=course_copy,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     released = nbformat.read(course_copy / "notebooks" / "98_quiz.ipynb", as_version=4)
@@ -148,5 +179,8 @@ def test_a_new_notebook_and_assignment_need_only_a_manifest_entry(course_copy):
     assert "notebooks/99_throwaway.ipynb" in run
     assert "grading/source/throwaway/throwaway.ipynb" in run
     assert "notebooks/98_quiz.ipynb" not in run
-    assert "notebooks/99_throwaway.ipynb" not in _cli(course_copy, "run-list", "--backend", "jax").stdout
+    assert (
+        "notebooks/99_throwaway.ipynb"
+        not in _cli(course_copy, "run-list", "--backend", "jax").stdout
+    )
     assert _cli(course_copy, "assignments").stdout.split()[-1] == "throwaway"

@@ -82,11 +82,15 @@ def test_cited_numbers_match_outputs(path):
 def _notebook(markdown, output):
     return {
         "cells": [
-            {"cell_type": "code", "id": "src", "source": [], "outputs": [
-                {"output_type": "stream", "name": "stdout", "text": [output]}]},
+            {
+                "cell_type": "code",
+                "id": "src",
+                "source": [],
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": [output]}],
+            },
             {"cell_type": "markdown", "id": "md", "source": [markdown]},
         ]
-    }  # fmt: skip
+    }
 
 
 def test_checker_catches_stale_and_rounded_numbers():

@@ -21,7 +21,9 @@ def test_points_get_their_class_colour_and_legend_names_every_class():
     assert drawn == [CLASS_COLORS[k].lower() for k in labels]
     legend = ax.get_legend()
     assert [t.get_text() for t in legend.get_texts()] == list(FASHION_MNIST_CLASSES_RU)
-    assert [to_hex(h.get_color()) for h in legend.legend_handles] == [c.lower() for c in CLASS_COLORS]
+    assert [to_hex(h.get_color()) for h in legend.legend_handles] == [
+        c.lower() for c in CLASS_COLORS
+    ]
     plt.close(fig)
 
 

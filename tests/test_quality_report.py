@@ -15,15 +15,19 @@ def _tool():
 
 FACES = {
     "run": "нарисованные лица: 5400 изображений, 645 шагов, 40 мин",
-    "test_images": 600, "reconstruction_psnr_db": 21.5, "active_dims": 37, "kl_total_nats": 55.0,
-    "diversity_vs_real": 0.61, "morph_max_over_mean_step": 1.4,
+    "test_images": 600,
+    "reconstruction_psnr_db": 21.5,
+    "active_dims": 37,
+    "kl_total_nats": 55.0,
+    "diversity_vs_real": 0.61,
+    "morph_max_over_mean_step": 1.4,
     "classifier_auc": {"Smiling": 0.99, "Young": 0.5},
     "attribute_effects": {
         "Smiling": {"Smiling": [0.1, 0.5, 0.9], "Young": [0.2, 0.2, 0.9]},
         "Young": {"Smiling": [0.5, 0.5, 0.5], "Young": [0.4, 0.5, 0.6]},
     },
     "verdicts": {"Smiling": "растёт", "Young": "не измерим"},
-}  # fmt: skip
+}
 
 
 def test_report_reuses_part_results_and_names_what_was_not_run(tmp_path, monkeypatch):
@@ -32,8 +36,16 @@ def test_report_reuses_part_results_and_names_what_was_not_run(tmp_path, monkeyp
     (tmp_path / "docs").mkdir()
     faces = tmp_path / "faces.json"
     faces.write_text(json.dumps(FACES, ensure_ascii=False), encoding="utf-8")
-    tool.main(["--parts", "fashion,faces", "--reuse", f"faces={faces}",
-               "--reuse", f"fashion={_fashion(tmp_path)}"])  # fmt: skip
+    tool.main(
+        [
+            "--parts",
+            "fashion,faces",
+            "--reuse",
+            f"faces={faces}",
+            "--reuse",
+            f"fashion={_fashion(tmp_path)}",
+        ]
+    )
     report = (tmp_path / "docs" / "quality.md").read_text(encoding="utf-8")
     assert "**135.90** (лекция: 135.56)" in report
     assert "## CIFAR-10, эталон задания\n\nНе выполнялось в этом отчёте." in report

@@ -51,8 +51,7 @@ def test_setup_cell_follows_the_template(path):
     notebook = nbformat.read(REPO_ROOT / path, as_version=4)
     first = next(cell for cell in notebook.cells if cell.cell_type == "code")
     assert follows_template(first.source), (
-        f"{path}: первая ячейка с кодом не начинается с шаблона tools/setup_cell.ipy:\n"
-        f"{TEMPLATE}"
+        f"{path}: первая ячейка с кодом не начинается с шаблона tools/setup_cell.ipy:\n{TEMPLATE}"
     )
 
 
@@ -62,5 +61,7 @@ def test_template_check_rejects_what_matters():
     assert follows_template(TEMPLATE.replace("import os", "import importlib.util\nimport os"))
     assert not follows_template(TEMPLATE.replace("import sys", "import sys\nimport keras"))
     assert not follows_template(TEMPLATE.replace("github.com/", "github.com/someone-else-"))
-    assert not follows_template(TEMPLATE.replace('os.environ.setdefault("KERAS_BACKEND", "tensorflow")\n', ""))
+    assert not follows_template(
+        TEMPLATE.replace('os.environ.setdefault("KERAS_BACKEND", "tensorflow")\n', "")
+    )
     assert not follows_template("import keras\n" + TEMPLATE)

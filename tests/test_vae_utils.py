@@ -106,8 +106,9 @@ def test_stops_when_means_settle_or_at_the_cap():
     # порог 0 не достижим на шумных батчах: останавливает предел числа изображений
     consumed.clear()
     noisy = (_batch(rng, 8, 8) for _ in range(50))
-    vec = get_vector_from_label(noisy, IdentityVAE(), 4, "Smiling", tolerance=0.0,
-                                max_images=48, verbose=False)  # fmt: skip
+    vec = get_vector_from_label(
+        noisy, IdentityVAE(), 4, "Smiling", tolerance=0.0, max_images=48, verbose=False
+    )
     assert np.linalg.norm(vec) == pytest.approx(1.0, abs=1e-6)
     assert next(noisy)  # генератор не исчерпан: остановились на пределе
 

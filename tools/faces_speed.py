@@ -47,14 +47,25 @@ def measure(mode, steps):
         data = load_celeba(data_dir=folder, batch_size=batch).repeat()
     else:
         images, _ = load_celeba_arrays(data_dir=folder)
-        data = (tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=0).repeat()
-                .batch(batch).map(lambda x: tf.cast(x, tf.float32) / 255.0).prefetch(2))  # fmt: skip
+        data = (
+            tf.data.Dataset.from_tensor_slices(images)
+            .shuffle(len(images), seed=0)
+            .repeat()
+            .batch(batch)
+            .map(lambda x: tf.cast(x, tf.float32) / 255.0)
+            .prefetch(2)
+        )
     vae.fit(data, steps_per_epoch=3, epochs=1, verbose=0)  # прогрев: граф, первые батчи
     start = time.perf_counter()
     history = vae.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
     seconds = time.perf_counter() - start
-    return {"mode": mode, "batch": batch, "steps": steps, "images_per_s": steps * batch / seconds,
-            "loss": history.history["loss"][-1]}  # fmt: skip
+    return {
+        "mode": mode,
+        "batch": batch,
+        "steps": steps,
+        "images_per_s": steps * batch / seconds,
+        "loss": history.history["loss"][-1],
+    }
 
 
 def main(argv=None):
@@ -69,16 +80,23 @@ def main(argv=None):
     results = {mode: [] for mode in MODES}
     for _ in range(args.rounds):
         for mode in MODES:
-            out = subprocess.run([sys.executable, __file__, "--one", mode, "--steps", str(args.steps)],
-                                 capture_output=True, text=True, check=True).stdout  # fmt: skip
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", mode, "--steps", str(args.steps)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
             row = json.loads(out.strip().splitlines()[-1])
             results[mode].append(row)
             print(json.dumps(row), flush=True)
     print("| вариант | батч | изображений/с (медиана) | замеры |\n|---|---|---|---|")
     for mode, rows in results.items():
         speeds = sorted(r["images_per_s"] for r in rows)
-        print(f"| {mode} | {rows[0]['batch']} | {speeds[len(speeds) // 2]:.0f} | "
-              + ", ".join(f"{s:.0f}" for s in speeds) + " |")
+        print(
+            f"| {mode} | {rows[0]['batch']} | {speeds[len(speeds) // 2]:.0f} | "
+            + ", ".join(f"{s:.0f}" for s in speeds)
+            + " |"
+        )
 
 
 if __name__ == "__main__":

@@ -88,6 +88,7 @@ def _batch(label: str, source_batch: dict, keep: np.ndarray) -> bytes:
 def cifar10(source: Path, out: Path) -> None:
     folder = "cifar-10-batches-py"
     with tarfile.open(source / "cifar-10" / "cifar-10-python.tar.gz", mode="r:gz") as archive:
+
         def load(name):
             return readers.load_cifar10_pickle(archive.extractfile(f"{folder}/{name}"))
 
@@ -95,7 +96,9 @@ def cifar10(source: Path, out: Path) -> None:
         train = [load(f"data_batch_{i}") for i in range(1, CIFAR_TRAIN_BATCHES + 1)]
         test = load("test_batch")
     merged = {
-        key: np.concatenate([b[key] for b in train]) if key == b"data" else sum((list(b[key]) for b in train), [])
+        key: np.concatenate([b[key] for b in train])
+        if key == b"data"
+        else sum((list(b[key]) for b in train), [])
         for key in (b"labels", b"data", b"filenames")
     }
     keep = first_per_class(merged[b"labels"], CIFAR_PER_CLASS[0])
@@ -104,7 +107,9 @@ def cifar10(source: Path, out: Path) -> None:
         label = f"training batch {i} of {CIFAR_TRAIN_BATCHES} (course sample)"
         members.append((f"{folder}/data_batch_{i}", _batch(label, merged, part)))
     keep = first_per_class(test[b"labels"], CIFAR_PER_CLASS[1])
-    members.append((f"{folder}/test_batch", _batch("testing batch 1 of 1 (course sample)", test, keep)))
+    members.append(
+        (f"{folder}/test_batch", _batch("testing batch 1 of 1 (course sample)", test, keep))
+    )
     tar = io.BytesIO()
     with tarfile.open(fileobj=tar, mode="w", format=tarfile.USTAR_FORMAT) as archive:
         for name, payload in members:
@@ -118,8 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=COURSE_ROOT / "data")
     args = parser.parse_args(argv)
     if not args.source.is_dir():
-        print(f"Нет папки с официальными файлами наборов: {args.source}. Укажите её: "
-              "--source <папка с fashion-mnist/ и cifar-10/>.", file=sys.stderr)
+        print(
+            f"Нет папки с официальными файлами наборов: {args.source}. Укажите её: "
+            "--source <папка с fashion-mnist/ и cifar-10/>.",
+            file=sys.stderr,
+        )
         return 1
     args.out.mkdir(parents=True, exist_ok=True)
     fashion_mnist(args.source, args.out)
@@ -131,9 +139,12 @@ def main(argv: list[str] | None = None) -> int:
             differ += [] if same else [name]
             print(f"{'ok' if same else 'ИНОЙ ХЕШ':8} {name}")
     if differ:
-        print("Контрольные суммы не совпали с реестром course_utils.data.REGISTRY: другие "
-              "исходные файлы или другая версия numpy/zlib. Если выборка изменена намеренно, "
-              "впишите новые суммы в реестр.", file=sys.stderr)
+        print(
+            "Контрольные суммы не совпали с реестром course_utils.data.REGISTRY: другие "
+            "исходные файлы или другая версия numpy/zlib. Если выборка изменена намеренно, "
+            "впишите новые суммы в реестр.",
+            file=sys.stderr,
+        )
     return 1 if differ else 0
 
 

@@ -14,11 +14,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--assignment", default=manifest.load().assignments[0].name, help="задание из course.toml"
     )
-    parser.add_argument("--student", action="append", help="перепроверить только этого студента (можно несколько)")
+    parser.add_argument(
+        "--student", action="append", help="перепроверить только этого студента (можно несколько)"
+    )
     parser.add_argument("--all", action="store_true", help="перепроверить все работы")
     args = parser.parse_args(argv)
     try:
-        grade_all(GradingSettings.from_env(assignment=args.assignment), students=args.student, force=args.all)
+        grade_all(
+            GradingSettings.from_env(assignment=args.assignment),
+            students=args.student,
+            force=args.all,
+        )
     except PreflightError as exc:
         print(f"Проверка не начата: {exc}", file=sys.stderr)
         return 2

@@ -27,7 +27,7 @@ PROBE_TIMEOUT = 30
 
 # Код выноса. Выполняется в ядре студента: всё, что он пишет, проверяется снаружи как
 # заявление. Каждый пункт — отдельно: ошибка в одном не мешает остальным.
-EXPORT_CODE = r'''
+EXPORT_CODE = r"""
 def __grader_export(out, queries):
     import builtins as _b
     import json as _json
@@ -149,22 +149,28 @@ def __grader_export(out, queries):
 
 __grader_export(__OUT__, __QUERIES__)
 del __grader_export
-'''
+"""
 
 
 def _code_cells(nb):
     return [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
 
 
-def run_notebook(notebook: Path, queries: Path, out: Path, kernel_name: str, cell_timeout: int) -> dict:
+def run_notebook(
+    notebook: Path, queries: Path, out: Path, kernel_name: str, cell_timeout: int
+) -> dict:
     """Выполняет ноутбук и код выноса; возвращает отчёт о выполнении (тоже в ``out/run.json``)."""
     out.mkdir(parents=True, exist_ok=True)
     run_dir = out.parent / "run"
     run_dir.mkdir(exist_ok=True)
     nb = nbformat.read(notebook, as_version=4)
     client = NotebookClient(
-        nb, timeout=cell_timeout, kernel_name=kernel_name, allow_errors=True,
-        interrupt_on_timeout=False, resources={"metadata": {"path": str(run_dir)}},
+        nb,
+        timeout=cell_timeout,
+        kernel_name=kernel_name,
+        allow_errors=True,
+        interrupt_on_timeout=False,
+        resources={"metadata": {"path": str(run_dir)}},
     )
     report = {"status": "completed", "cells": [], "message": ""}
 
@@ -202,13 +208,19 @@ def run_notebook(notebook: Path, queries: Path, out: Path, kernel_name: str, cel
                     entry["status"] = "error"
             except CellTimeoutError:
                 entry["status"] = "timeout"
-                cell.outputs.append(nbformat.v4.new_output(
-                    "error", ename="CellTimeoutError", evalue=f"ячейка не уложилась в {cell_timeout} с",
-                    traceback=[f"Ячейка прервана: не уложилась в предел {cell_timeout} с."],
-                ))
+                cell.outputs.append(
+                    nbformat.v4.new_output(
+                        "error",
+                        ename="CellTimeoutError",
+                        evalue=f"ячейка не уложилась в {cell_timeout} с",
+                        traceback=[f"Ячейка прервана: не уложилась в предел {cell_timeout} с."],
+                    )
+                )
                 if stuck_after_interrupt():
                     report["status"] = "timed_out"
-                    report["message"] = f"ячейка {index} не уложилась в {cell_timeout} с и не прервалась"
+                    report["message"] = (
+                        f"ячейка {index} не уложилась в {cell_timeout} с и не прервалась"
+                    )
             except DeadKernelError as exc:
                 entry["status"] = "kernel_died"
                 report["status"] = "kernel_died"
@@ -223,12 +235,18 @@ def run_notebook(notebook: Path, queries: Path, out: Path, kernel_name: str, cel
                 break
         nbformat.write(nb, out / "executed.ipynb")
         if report["status"] == "completed":
-            code = EXPORT_CODE.replace("__OUT__", repr(str(out))).replace("__QUERIES__", repr(str(queries)))
+            code = EXPORT_CODE.replace("__OUT__", repr(str(out))).replace(
+                "__QUERIES__", repr(str(queries))
+            )
             try:
                 export = run_extra(code, max(cell_timeout, 120))
                 errors = [o for o in export.outputs if o.get("output_type") == "error"]
                 if errors:
-                    report["message"] = f"вынос результатов: {errors[0].get('ename')}: {errors[0].get('evalue')}"[:500]
+                    report["message"] = (
+                        f"вынос результатов: {errors[0].get('ename')}: {errors[0].get('evalue')}"[
+                            :500
+                        ]
+                    )
             except CellTimeoutError:
                 report["status"] = "timed_out"
                 report["message"] = "вынос результатов не уложился в предел времени"

@@ -96,7 +96,11 @@ class GradingSettings:
     def submissions(self) -> list[Path]:
         """Папки сданных работ ``submitted/<студент>/`` (в каждой — папка задания)."""
         root = self.course_dir / "submitted"
-        return sorted(p for p in root.iterdir() if (p / self.assignment).is_dir()) if root.is_dir() else []
+        return (
+            sorted(p for p in root.iterdir() if (p / self.assignment).is_dir())
+            if root.is_dir()
+            else []
+        )
 
     def notebook(self, submission_dir: Path) -> Path:
         return submission_dir / self.assignment / f"{self.assignment}.ipynb"
@@ -163,9 +167,16 @@ def notebook_hash(path: Path) -> str:
 
 def _sandbox_argv(settings: GradingSettings, inside: str) -> list[str]:
     return [
-        sys.executable, "-m", "course_utils.grading.execute",
-        f"{inside}/notebook.ipynb", f"{inside}/queries.npz", f"{inside}/export",
-        "--kernel", settings.kernel_name, "--cell-timeout", str(settings.cell_timeout),
+        sys.executable,
+        "-m",
+        "course_utils.grading.execute",
+        f"{inside}/notebook.ipynb",
+        f"{inside}/queries.npz",
+        f"{inside}/export",
+        "--kernel",
+        settings.kernel_name,
+        "--cell-timeout",
+        str(settings.cell_timeout),
     ]
 
 
@@ -190,7 +201,9 @@ def grade_submission(submission_dir: Path, settings: GradingSettings) -> Submiss
     student = submission_dir.name
     points = verify.points_from_source(settings.source)
     notebook_file = settings.notebook(submission_dir)
-    result = SubmissionResult(student=student, status="graded", notebook_sha256=notebook_hash(notebook_file))
+    result = SubmissionResult(
+        student=student, status="graded", notebook_sha256=notebook_hash(notebook_file)
+    )
     out_nb, out_fb = settings.autograded(student), settings.feedback(student)
     for folder in (out_nb, out_fb):
         shutil.rmtree(folder, ignore_errors=True)
@@ -220,30 +233,48 @@ def grade_submission(submission_dir: Path, settings: GradingSettings) -> Submiss
             inside = sandbox.WORK_INSIDE if use_sandbox else str(work)
             n_cells = sum(c.cell_type == "code" for c in nb.cells)
             run = sandbox.run_sandboxed(
-                _sandbox_argv(settings, inside), work_dir=work, hidden=settings.hidden(),
-                env=sandbox.sandbox_env({"COURSE_DATA": settings.course_data, "COURSE_FAST": "1" if settings.fast else "0"}),
-                course_data=settings.course_data, memory_mb=settings.memory_mb, max_pids=settings.max_pids,
+                _sandbox_argv(settings, inside),
+                work_dir=work,
+                hidden=settings.hidden(),
+                env=sandbox.sandbox_env(
+                    {
+                        "COURSE_DATA": settings.course_data,
+                        "COURSE_FAST": "1" if settings.fast else "0",
+                    }
+                ),
+                course_data=settings.course_data,
+                memory_mb=settings.memory_mb,
+                max_pids=settings.max_pids,
                 # Общий предел: все ячейки по пределу, прерывания, вынос и запуск ядра.
-                timeout=(n_cells + 4) * settings.cell_timeout + 120, use_sandbox=use_sandbox,
+                timeout=(n_cells + 4) * settings.cell_timeout + 120,
+                use_sandbox=use_sandbox,
             )
             report = _read_json(export / "run.json")
             if run.oom_killed:
-                result.status, why = "killed_memory", f"работа превысила предел памяти ({settings.memory_mb} МБ)"
+                result.status, why = (
+                    "killed_memory",
+                    f"работа превысила предел памяти ({settings.memory_mb} МБ)",
+                )
             elif run.timed_out or report.get("status") == "timed_out":
-                result.status, why = "timed_out", (
-                    f"ячейка не уложилась в предел {settings.cell_timeout} с и не прервалась"
+                result.status, why = (
+                    "timed_out",
+                    (f"ячейка не уложилась в предел {settings.cell_timeout} с и не прервалась"),
                 )
             elif report.get("status") == "kernel_died":
                 result.status, why = "kernel_died", "ядро Jupyter завершилось во время выполнения"
             elif report.get("status") != "completed" or not report.get("finished"):
                 result.status, why = "error", "выполнение оборвалось, итогов нет"
-            result.detail = str(report.get("message", ""))[:300] or (run.output[-300:] if result.status == "error" else "")
+            result.detail = str(report.get("message", ""))[:300] or (
+                run.output[-300:] if result.status == "error" else ""
+            )
             with contextlib.suppress(Exception):
                 if (export / "executed.ipynb").stat().st_size < 200_000_000:
                     executed = nbformat.read(export / "executed.ipynb", as_version=4)
         else:
             why = "ноутбук не читается"
-        checks, typed = verify.verify(export, settings.course_data, points, why_missing=why.capitalize())
+        checks, typed = verify.verify(
+            export, settings.course_data, points, why_missing=why.capitalize()
+        )
         result.checks = [CheckResult(**dataclasses.asdict(c)) for c in checks]
         result.student_id_typed = typed
 
@@ -263,7 +294,11 @@ def _summary_html(result: SubmissionResult) -> str:
         f"<td>{html.escape(c.message)}</td></tr>"
         for c in result.checks
     )
-    detail = f"<p>{html.escape(result.detail)}</p>" if result.detail and result.status != "graded" else ""
+    detail = (
+        f"<p>{html.escape(result.detail)}</p>"
+        if result.detail and result.status != "graded"
+        else ""
+    )
     return (
         f"<h2>Итог проверки: {result.score:g} из {result.max_score:g}</h2>"
         f"<p>Студент: {html.escape(result.student)}; STUDENT_ID в работе: "
@@ -289,7 +324,9 @@ def write_feedback(result: SubmissionResult, executed, path: Path) -> None:
         tag_end = rest.index(">") + 1
         page = f"{head}<body{rest[:tag_end]}<div style='margin:1em'>{summary}</div>{rest[tag_end:]}"
     else:
-        page = f"<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>{summary}</body></html>"
+        page = (
+            f"<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>{summary}</body></html>"
+        )
     path.write_text(page, encoding="utf-8")
 
 
@@ -339,12 +376,15 @@ def preflight(settings: GradingSettings) -> dict[str, float]:
             f"`make setup` (python -m ipykernel install --sys-prefix --name {settings.kernel_name})."
         ) from exc
     if not shutil.which(spec.argv[0]):
-        raise PreflightError(f"Ядро {settings.kernel_name!r} ссылается на несуществующий Python {spec.argv[0]}.")
+        raise PreflightError(
+            f"Ядро {settings.kernel_name!r} ссылается на несуществующий Python {spec.argv[0]}."
+        )
     if settings.sandbox == "none":
         print(
             "ВНИМАНИЕ: GRADING_SANDBOX=none — работы выполняются БЕЗ песочницы, с вашими правами: "
             "они видят базу оценок и чужие работы, сеть, могут оставить процессы. Только для "
-            "заведомо честных ноутбуков!", file=sys.stderr,
+            "заведомо честных ноутбуков!",
+            file=sys.stderr,
         )
     else:
         with tempfile.TemporaryDirectory(prefix="vae-grading-probe-") as tmp:
@@ -362,11 +402,19 @@ def grade_or_error(submission_dir: Path, settings: GradingSettings) -> Submissio
     except Exception as exc:  # noqa: BLE001 — одна работа не должна останавливать остальные
         points = verify.points_from_source(settings.source)
         checks = [
-            CheckResult(g, verify.CHECKS[g][0], 0.0, p, "Работа не проверена из-за сбоя проверки; сообщите преподавателю.")
+            CheckResult(
+                g,
+                verify.CHECKS[g][0],
+                0.0,
+                p,
+                "Работа не проверена из-за сбоя проверки; сообщите преподавателю.",
+            )
             for g, p in points.items()
         ]
         return SubmissionResult(
-            student=Path(submission_dir).name, status="error", checks=checks,
+            student=Path(submission_dir).name,
+            status="error",
+            checks=checks,
             notebook_sha256=notebook_hash(settings.notebook(Path(submission_dir))),
             detail=f"сбой проверки: {type(exc).__name__}: {exc}"[:300],
         )
@@ -407,7 +455,10 @@ def write_gradebook(settings: GradingSettings, results: list[SubmissionResult]) 
     from sqlalchemy.exc import SAWarning
 
     # nbgrader сам создаёт записи работы так, что SQLAlchemy предупреждает (безвредно).
-    with warnings.catch_warnings(), Gradebook(f"sqlite:///{settings.course_dir / 'gradebook.db'}") as gb:
+    with (
+        warnings.catch_warnings(),
+        Gradebook(f"sqlite:///{settings.course_dir / 'gradebook.db'}") as gb,
+    ):
         try:
             gb.find_assignment(settings.assignment)
         except MissingEntry as exc:
@@ -420,31 +471,59 @@ def write_gradebook(settings: GradingSettings, results: list[SubmissionResult]) 
             gb.update_or_create_student(result.student)
             gb.update_or_create_submission(settings.assignment, result.student)
             for check in result.checks:
-                grade = gb.find_grade(check.grade_id, settings.assignment, settings.assignment, result.student)
+                grade = gb.find_grade(
+                    check.grade_id, settings.assignment, settings.assignment, result.student
+                )
                 grade.auto_score = check.points
                 grade.manual_score = None
             gb.db.commit()
 
 
-def write_grades_csv(settings: GradingSettings, results: list[SubmissionResult], path: Path) -> None:
+def write_grades_csv(
+    settings: GradingSettings, results: list[SubmissionResult], path: Path
+) -> None:
     grade_ids = list(verify.points_from_source(settings.source))
-    columns = ["student", "status", "score", "max_score", *grade_ids, "student_id_typed", "seconds", "notebook_sha256", "detail"]
+    columns = [
+        "student",
+        "status",
+        "score",
+        "max_score",
+        *grade_ids,
+        "student_id_typed",
+        "seconds",
+        "notebook_sha256",
+        "detail",
+    ]
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(columns)
         for r in results:
             points = {c.grade_id: c.points for c in r.checks}
-            writer.writerow([
-                r.student, r.status, f"{r.score:g}", f"{r.max_score:g}",
-                *(f"{points.get(g, 0):g}" for g in grade_ids),
-                r.student_id_typed or "", f"{r.seconds:.1f}", r.notebook_sha256, r.detail,
-            ])
+            writer.writerow(
+                [
+                    r.student,
+                    r.status,
+                    f"{r.score:g}",
+                    f"{r.max_score:g}",
+                    *(f"{points.get(g, 0):g}" for g in grade_ids),
+                    r.student_id_typed or "",
+                    f"{r.seconds:.1f}",
+                    r.notebook_sha256,
+                    r.detail,
+                ]
+            )
 
 
 def summary_table(results: list[SubmissionResult]) -> str:
     rows = [("студент", "баллы", "состояние", "STUDENT_ID", "секунд")]
     rows += [
-        (r.student, f"{r.score:g}/{r.max_score:g}", r.status, r.student_id_typed or "—", f"{r.seconds:.0f}")
+        (
+            r.student,
+            f"{r.score:g}/{r.max_score:g}",
+            r.status,
+            r.student_id_typed or "—",
+            f"{r.seconds:.0f}",
+        )
         for r in results
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -453,7 +532,9 @@ def summary_table(results: list[SubmissionResult]) -> str:
     return "\n".join(lines)
 
 
-def grade_all(settings: GradingSettings, students: list[str] | None = None, force: bool = False, echo=print) -> list[SubmissionResult]:
+def grade_all(
+    settings: GradingSettings, students: list[str] | None = None, force: bool = False, echo=print
+) -> list[SubmissionResult]:
     """Проверяет новые и пересданные работы (или ``students``, или все при ``force``).
 
     Пишет итоги, базу оценок, ``grades.csv`` и возвращает итоги всех студентов.
@@ -466,7 +547,9 @@ def grade_all(settings: GradingSettings, students: list[str] | None = None, forc
         known = {p.name for p in submissions}
         missing = sorted(set(students) - known)
         if missing:
-            raise PreflightError(f"Нет работ студентов {missing} в {settings.course_dir / 'submitted'}.")
+            raise PreflightError(
+                f"Нет работ студентов {missing} в {settings.course_dir / 'submitted'}."
+            )
         todo = [p for p in submissions if p.name in students]
     else:
         todo = [p for p in submissions if force or needs_grading(settings, p)]
@@ -474,7 +557,9 @@ def grade_all(settings: GradingSettings, students: list[str] | None = None, forc
     for result in map_submissions(grade_or_error, todo, settings):
         save_result(settings, result)
         write_gradebook(settings, [result])
-        echo(f"  {result.student}: {result.score:g}/{result.max_score:g}, {result.status} ({result.seconds:.0f} с)")
+        echo(
+            f"  {result.student}: {result.score:g}/{result.max_score:g}, {result.status} ({result.seconds:.0f} с)"
+        )
     results = [r for r in (load_result(settings, p.name)[0] for p in submissions) if r is not None]
     write_grades_csv(settings, results, settings.course_dir / "grades.csv")
     echo(summary_table(results))

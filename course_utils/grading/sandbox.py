@@ -36,6 +36,15 @@ from pathlib import Path
 
 from course_utils.config import REPO_ROOT
 
+#: Переменные, которыми библиотеки берут размер своих пулов потоков (их ставит планировщик).
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+)
+
 #: Где внутри песочницы лежит папка работы (единственная, куда можно писать, кроме /tmp).
 WORK_INSIDE = "/tmp/submission"
 
@@ -75,7 +84,9 @@ def _under(path: Path, parent: Path) -> bool:
     return path == parent or parent in path.parents
 
 
-def bwrap_command(argv: list[str], *, work_dir: Path, hidden: list[Path], readable: list[Path]) -> list[str]:
+def bwrap_command(
+    argv: list[str], *, work_dir: Path, hidden: list[Path], readable: list[Path]
+) -> list[str]:
     """Командная строка bubblewrap для ``argv``.
 
     ``hidden`` — папки, вместо которых код видит пустую tmpfs; ``readable`` — папки,
@@ -84,8 +95,16 @@ def bwrap_command(argv: list[str], *, work_dir: Path, hidden: list[Path], readab
     """
     masks = [Path("/tmp"), *hidden]
     cmd = [
-        bwrap_path(), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-        "--tmpfs", "/dev/shm",
+        bwrap_path(),
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/dev/shm",
     ]
     # Сначала маски, потом нужные папки поверх них, потом снова маски для того, что
     # лежит внутри нужных (например, grading/ внутри репозитория), и папка работы.
@@ -98,9 +117,18 @@ def bwrap_command(argv: list[str], *, work_dir: Path, hidden: list[Path], readab
         if any(_under(path, r) and path != r for r in readable):
             cmd += ["--tmpfs", str(path)]
     cmd += [
-        "--bind", str(work_dir), WORK_INSIDE, "--chdir", WORK_INSIDE,
-        "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-        "--", *argv,
+        "--bind",
+        str(work_dir),
+        WORK_INSIDE,
+        "--chdir",
+        WORK_INSIDE,
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--",
+        *argv,
     ]
     return cmd
 
@@ -191,7 +219,9 @@ class _Cgroups:
 def sandbox_env(extra: dict[str, str]) -> dict[str, str]:
     """Окружение кода студента: только нужное, без переменных проверяющего (токенов и т. п.)."""
     env = {
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "PATH": os.pathsep.join(
+            [str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]
+        ),
         "HOME": "/tmp/home",
         "LANG": "C.UTF-8",
         "MPLBACKEND": "Agg",
@@ -203,10 +233,7 @@ def sandbox_env(extra: dict[str, str]) -> dict[str, str]:
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     # Бэкенд и размеры пулов потоков (их ставит планировщик для каждой проверки).
-    passed = (
-        "KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS",
-        "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
-    )
+    passed = ("KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES", *THREAD_VARIABLES)
     for key in passed:
         if key in os.environ:
             env[key] = os.environ[key]
@@ -216,7 +243,12 @@ def sandbox_env(extra: dict[str, str]) -> dict[str, str]:
 
 def readable_paths(course_data: str) -> list[Path]:
     """Папки, которые код студента должен видеть (только для чтения)."""
-    paths = [REPO_ROOT, Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent]
+    paths = [
+        REPO_ROOT,
+        Path(sys.prefix),
+        Path(sys.base_prefix),
+        Path(sys.executable).resolve().parent.parent,
+    ]
     if course_data not in ("", "sample", "download"):
         paths.append(Path(course_data).expanduser().resolve())
     return [p.resolve() for p in paths]
@@ -239,7 +271,9 @@ def run_sandboxed(
     После выхода (или по ``timeout``) все процессы запуска завершаются.
     """
     if use_sandbox:
-        inner = bwrap_command(argv, work_dir=work_dir, hidden=hidden, readable=readable_paths(course_data))
+        inner = bwrap_command(
+            argv, work_dir=work_dir, hidden=hidden, readable=readable_paths(course_data)
+        )
     else:
         inner = list(argv)
     groups = _Cgroups(memory_mb, max_pids)
@@ -269,8 +303,13 @@ def run_sandboxed(
     try:
         with open(log, "wb") as out:
             proc = subprocess.Popen(
-                cmd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, preexec_fn=_limit if rlimits else None,
+                cmd,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=_limit if rlimits else None,
                 cwd=work_dir,
             )
             try:
@@ -309,9 +348,19 @@ def check_sandbox(work_dir: Path, hidden: list[Path], course_data: str) -> None:
         "pathlib.Path('ok').write_text('ok')\n"
     )
     run = run_sandboxed(
-        [sys.executable, "-c", probe, json.dumps([list(map(str, hidden)), list(map(str, readable))])],
-        work_dir=work_dir, hidden=hidden,
-        env=sandbox_env({}), course_data=course_data, memory_mb=512, max_pids=64, timeout=120,
+        [
+            sys.executable,
+            "-c",
+            probe,
+            json.dumps([list(map(str, hidden)), list(map(str, readable))]),
+        ],
+        work_dir=work_dir,
+        hidden=hidden,
+        env=sandbox_env({}),
+        course_data=course_data,
+        memory_mb=512,
+        max_pids=64,
+        timeout=120,
     )
     if run.returncode != 0 or not (work_dir / "ok").exists():
         raise SandboxUnavailable(

@@ -34,6 +34,8 @@ from typing import Any, TypeVar
 import dask.system
 import psutil
 
+from course_utils.grading.sandbox import THREAD_VARIABLES
+
 __all__ = ["default_jobs", "map_submissions", "thread_env", "LostSubmissionsError"]
 
 T = TypeVar("T")
@@ -41,15 +43,6 @@ R = TypeVar("R")
 
 #: Память на одну проверку, если в настройках нет своего предела (байты).
 DEFAULT_SUBMISSION_MEMORY = 4 * 2**30
-
-#: Переменные, которыми библиотеки берут размер своих пулов потоков.
-THREAD_VARIABLES = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "TF_NUM_INTRAOP_THREADS",
-    "TF_NUM_INTEROP_THREADS",
-)
 
 
 _LOST = object()  # the place of a lost submission among the results in order

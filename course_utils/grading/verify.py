@@ -74,8 +74,10 @@ def real_cifar10(course_data: str):
     with _course_data(course_data):
         (x_train, y_train), (x_test, y_test) = load_cifar10()
     return (
-        np.asarray(x_train, np.uint8), np.asarray(y_train).reshape(-1).astype(np.int64),
-        np.asarray(x_test, np.uint8), np.asarray(y_test).reshape(-1).astype(np.int64),
+        np.asarray(x_train, np.uint8),
+        np.asarray(y_train).reshape(-1).astype(np.int64),
+        np.asarray(x_test, np.uint8),
+        np.asarray(y_test).reshape(-1).astype(np.int64),
     )
 
 
@@ -84,7 +86,11 @@ def heldout_indices(course_data: str) -> np.ndarray:
     _, _, _, y_test = real_cifar10(course_data)
     rng = np.random.default_rng(20261127)
     chosen = [
-        rng.choice(np.flatnonzero(y_test == c), size=min(HELDOUT_PER_CLASS, int((y_test == c).sum())), replace=False)
+        rng.choice(
+            np.flatnonzero(y_test == c),
+            size=min(HELDOUT_PER_CLASS, int((y_test == c).sum())),
+            replace=False,
+        )
         for c in range(10)
     ]
     return np.sort(np.concatenate(chosen))
@@ -109,7 +115,9 @@ def _label_by_image(course_data: str) -> dict[bytes, set[int]]:
     found: dict[bytes, set[int]] = {}
     for x, y in ((x_train, y_train), (x_test, y_test)):
         for row, label in zip(x, y):
-            found.setdefault(hashlib.blake2b(row.tobytes(), digest_size=16).digest(), set()).add(int(label))
+            found.setdefault(hashlib.blake2b(row.tobytes(), digest_size=16).digest(), set()).add(
+                int(label)
+            )
     return found
 
 
@@ -208,18 +216,24 @@ def _fail(message: str):
 def check_classes(ctx: Context) -> str:
     student_id = ctx.ex.value("STUDENT_ID", "STUDENT_ID")
     if ctx.ex.report.get("STUDENT_ID_type") != "str":
-        _fail("STUDENT_ID должен быть строкой, например STUDENT_ID = \"0123456789\" (в целом числе пропадают ведущие нули).")
+        _fail(
+            'STUDENT_ID должен быть строкой, например STUDENT_ID = "0123456789" (в целом числе пропадают ведущие нули).'
+        )
     try:
         expected = classes_from_student_id(student_id)
     except (TypeError, ValueError) as exc:
         _fail(f"STUDENT_ID = {student_id!r}: {exc}")
     classes = [int(c) for c in ctx.ex.value("classes", "classes")]
     if classes != expected:
-        _fail(f"Для номера {student_id!r} классы — {expected} (первые четыре разные цифры с конца, по возрастанию), а в classes — {classes}.")
+        _fail(
+            f"Для номера {student_id!r} классы — {expected} (первые четыре разные цифры с конца, по возрастанию), а в classes — {classes}."
+        )
     return f"классы {expected} соответствуют номеру {student_id!r}"
 
 
-def _check_split(ctx: Context, split: str, real_x: np.ndarray, real_y: np.ndarray, classes: list[int]) -> int:
+def _check_split(
+    ctx: Context, split: str, real_x: np.ndarray, real_y: np.ndarray, classes: list[int]
+) -> int:
     x = ctx.ex.array(f"x_{split}")
     y = ctx.ex.array(f"y_{split}").reshape(-1)
     if x.ndim != 4 or x.shape[1:] != (32, 32, 3):
@@ -231,7 +245,9 @@ def _check_split(ctx: Context, split: str, real_x: np.ndarray, real_y: np.ndarra
     scaled = x.astype(np.float64) * 255.0
     pixels = np.rint(scaled)
     if np.abs(scaled - pixels).max() > 1e-3:
-        _fail(f"x_{split}: это не пиксели CIFAR-10, делённые на 255 (значения изменены: шум, сглаживание, другой масштаб).")
+        _fail(
+            f"x_{split}: это не пиксели CIFAR-10, делённые на 255 (значения изменены: шум, сглаживание, другой масштаб)."
+        )
     wanted = np.isin(real_y, classes)
     want_counts = Counter(int(v) for v in real_y[wanted])
     got_counts = Counter(int(v) for v in y)
@@ -240,7 +256,9 @@ def _check_split(ctx: Context, split: str, real_x: np.ndarray, real_y: np.ndarra
             f"y_{split}: нужны все изображения классов {classes} ({dict(sorted(want_counts.items()))} по классам), "
             f"а в данных {dict(sorted(got_counts.items()))}."
         )
-    if Counter(_row_keys(pixels.astype(np.uint8), y)) != Counter(_row_keys(real_x[wanted], real_y[wanted])):
+    if Counter(_row_keys(pixels.astype(np.uint8), y)) != Counter(
+        _row_keys(real_x[wanted], real_y[wanted])
+    ):
         _fail(
             f"x_{split}: изображения (или их метки) не совпадают с изображениями CIFAR-10 этих классов: "
             "возьмите их из load_cifar10() без изменений, только приведите к float32 и разделите на 255."
@@ -251,7 +269,9 @@ def _check_split(ctx: Context, split: str, real_x: np.ndarray, real_y: np.ndarra
 def check_data(ctx: Context) -> str:
     classes = ctx.data_classes
     if classes is None:
-        _fail("Нельзя проверить данные: не определены ни верный STUDENT_ID, ни classes из четырёх разных меток 0..9.")
+        _fail(
+            "Нельзя проверить данные: не определены ни верный STUDENT_ID, ни classes из четырёх разных меток 0..9."
+        )
     x_train, y_train, x_test, y_test = ctx.real
     n_train = _check_split(ctx, "train", x_train, y_train, classes)
     n_test = _check_split(ctx, "test", x_test, y_test, classes)
@@ -268,29 +288,40 @@ def _heldout(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
 
 def check_vae(ctx: Context) -> str:
     dim = ctx.ex.value("LATENT_DIM", "LATENT_DIM")
-    if ctx.ex.report.get("LATENT_DIM_type") not in ("int", "int32", "int64") or not 0 < dim <= MAX_LATENT_DIM:
+    if (
+        ctx.ex.report.get("LATENT_DIM_type") not in ("int", "int32", "int64")
+        or not 0 < dim <= MAX_LATENT_DIM
+    ):
         _fail(f"LATENT_DIM должна быть целым числом от 1 до {MAX_LATENT_DIM}, а она {dim!r}.")
     what = "vae.encoder на изображениях проверяющего"
     z_mean, z_log_var, z = (ctx.ex.array(n, what, "vae") for n in ("z_mean", "z_log_var", "z"))
     n = len(heldout_indices(ctx.course_data))
     for name, part in (("z_mean", z_mean), ("z_log_var", z_log_var), ("z", z)):
         if part.shape != (n, dim):
-            _fail(f"vae.encoder должен возвращать [z_mean, z_log_var, z] формы (n, LATENT_DIM) = (n, {dim}), а {name} формы {part.shape}.")
+            _fail(
+                f"vae.encoder должен возвращать [z_mean, z_log_var, z] формы (n, LATENT_DIM) = (n, {dim}), а {name} формы {part.shape}."
+            )
         if not np.all(np.isfinite(part)):
             _fail(f"vae.encoder: в {name} есть nan или inf.")
     if np.array_equal(z, z_mean):
         # Выборка может шуметь только при обучении: тогда смотрим ответ при training=True.
         with contextlib.suppress(NoExport):
-            z_mean, z_log_var, z = (ctx.ex.array(f"{name}_training") for name in ("z_mean", "z_log_var", "z"))
+            z_mean, z_log_var, z = (
+                ctx.ex.array(f"{name}_training") for name in ("z_mean", "z_log_var", "z")
+            )
     if float(np.std(z_mean, axis=0).max()) < 1e-3:
         _fail("z_mean одинакова для всех изображений: кодировщик не зависит от входа.")
     if z.shape != z_mean.shape or z_log_var.shape != z_mean.shape:
         _fail("vae.encoder при training=True вернул части другой формы.")
     sigma = np.exp(0.5 * z_log_var.astype(np.float64))
     if np.all(sigma < 1e-4):
-        _fail("Дисперсия апостериорного распределения почти нулевая (exp(z_log_var) ≈ 0): это не VAE, а обычный автокодировщик.")
+        _fail(
+            "Дисперсия апостериорного распределения почти нулевая (exp(z_log_var) ≈ 0): это не VAE, а обычный автокодировщик."
+        )
     if np.allclose(z, z_mean):
-        _fail("z совпадает с z_mean: нет выборки z = z_mean + exp(z_log_var / 2)·ε (слой Sampling), это не VAE.")
+        _fail(
+            "z совпадает с z_mean: нет выборки z = z_mean + exp(z_log_var / 2)·ε (слой Sampling), это не VAE."
+        )
     eps = (z.astype(np.float64) - z_mean) / np.maximum(sigma, 1e-12)
     if not (0.6 < float(np.std(eps)) < 1.6 and abs(float(np.mean(eps))) < 0.3):
         _fail(
@@ -323,12 +354,16 @@ def check_training(ctx: Context) -> str:
         _fail("history.history пуст: сохраните в history результат vae.fit(...).")
     key = choose_loss_key(history)
     if key is None:
-        _fail(f"В history.history не найден ключ суммарных потерь (loss, total_loss, ...): есть только {sorted(history)}.")
+        _fail(
+            f"В history.history не найден ключ суммарных потерь (loss, total_loss, ...): есть только {sorted(history)}."
+        )
     losses = np.asarray(history[key], dtype=float)
     if len(losses) < 2:
         _fail(f"Эпох обучения: {len(losses)}, а нужно не меньше двух.")
     if not np.all(np.isfinite(losses)):
-        _fail(f"В потерях {key} есть nan или inf: {losses.tolist()}. Уменьшите шаг обучения или проверьте функцию потерь.")
+        _fail(
+            f"В потерях {key} есть nan или inf: {losses.tolist()}. Уменьшите шаг обучения или проверьте функцию потерь."
+        )
     if not losses[-1] < losses[0]:
         _fail(f"Потери {key} не уменьшились: {losses[0]:.4g} → {losses[-1]:.4g}.")
     try:
@@ -342,9 +377,13 @@ def check_training(ctx: Context) -> str:
 
 def check_reconstruction(ctx: Context) -> str:
     mine, images = _heldout(ctx)
-    reconstructions = ctx.ex.array("reconstructions", "vae.decoder(z_mean) на изображениях проверяющего", "vae")
+    reconstructions = ctx.ex.array(
+        "reconstructions", "vae.decoder(z_mean) на изображениях проверяющего", "vae"
+    )
     if reconstructions.shape != images.shape:
-        _fail(f"vae.decoder должен возвращать изображения формы (n, 32, 32, 3), а вернул {reconstructions.shape}.")
+        _fail(
+            f"vae.decoder должен возвращать изображения формы (n, 32, 32, 3), а вернул {reconstructions.shape}."
+        )
     if not np.all(np.isfinite(reconstructions)):
         _fail("vae.decoder вернул nan или inf.")
     x_train, y_train, _, _ = ctx.real
@@ -382,7 +421,9 @@ def check_pair(ctx: Context) -> str:
             _fail(f"image_{name}: форма {image.shape}, а нужна (32, 32, 3).")
         real = _real_labels(ctx, image)
         if not real:
-            _fail(f"image_{name} нет среди изображений CIFAR-10 (x_train или x_test): возьмите его из данных без изменений.")
+            _fail(
+                f"image_{name} нет среди изображений CIFAR-10 (x_train или x_test): возьмите его из данных без изменений."
+            )
         if label not in real:
             _fail(f"label_{name} = {label}, а у этого изображения в CIFAR-10 метка {sorted(real)}.")
         if label not in classes:
@@ -402,15 +443,26 @@ def check_morph(ctx: Context) -> str:
     if not np.all(np.isfinite(frames)):
         _fail("В morph_frames есть nan или inf.")
     if float(np.abs(frames[0].astype(np.float64) - frames[-1]).max()) < 0.05:
-        _fail("Первый и последний кадры одинаковы: трансформации нет (декодер не зависит от точки?).")
-    expected = ctx.ex.array("line_frames", "декодер на точках отрезка между z_mean изображений A и B", "line")
+        _fail(
+            "Первый и последний кадры одинаковы: трансформации нет (декодер не зависит от точки?)."
+        )
+    expected = ctx.ex.array(
+        "line_frames", "декодер на точках отрезка между z_mean изображений A и B", "line"
+    )
     if expected.shape != frames.shape:
         _fail(f"Декодер на {len(frames)} точках отрезка вернул форму {expected.shape}.")
-    off = np.abs(frames.astype(np.float64) - expected).reshape(len(frames), -1).max(axis=1) > MORPH_ATOL
+    off = (
+        np.abs(frames.astype(np.float64) - expected).reshape(len(frames), -1).max(axis=1)
+        > MORPH_ATOL
+    )
     if off.any():
         wrong = [int(i) for i in np.flatnonzero(off)]
         ends = [name for i, name in ((0, "первый"), (len(frames) - 1, "последний")) if off[i]]
-        hint = f" (в том числе {' и '.join(ends)})" if ends else " (концы верны, неверны промежуточные кадры)"
+        hint = (
+            f" (в том числе {' и '.join(ends)})"
+            if ends
+            else " (концы верны, неверны промежуточные кадры)"
+        )
         _fail(
             f"Кадры {wrong}{hint} — не декодированные точки z_A·(1−α) + z_B·α при α = 0 … 1 "
             f"с равным шагом, где z_A и z_B — z_mean изображений image_a и image_b: "
@@ -422,7 +474,9 @@ def check_morph(ctx: Context) -> str:
 def check_figure(ctx: Context) -> str:
     ctx.ex.value("figure_images", "morph_figure", "morph_figure")
     if ctx.ex.report.get("figure_class") != "matplotlib.figure.Figure":
-        _fail(f"morph_figure должен быть рисунком matplotlib (Figure), а он {ctx.ex.report.get('figure_class')}.")
+        _fail(
+            f"morph_figure должен быть рисунком matplotlib (Figure), а он {ctx.ex.report.get('figure_class')}."
+        )
     if int(ctx.ex.report["figure_images"]) < 1:
         _fail("На рисунке morph_figure нет ни одного изображения (ax.imshow).")
     path = ctx.ex.folder / "figure.png"
@@ -445,14 +499,19 @@ CHECKS = {
     "test_data": ("Данные: все изображения этих классов из CIFAR-10", check_data),
     "test_vae": ("Модель — VAE с LATENT_DIM", check_vae),
     "test_training": ("Обучение: не меньше 2 эпох, потери конечны и уменьшились", check_training),
-    "test_reconstruction": ("Реконструкции тестовых изображений лучше среднего", check_reconstruction),
+    "test_reconstruction": (
+        "Реконструкции тестовых изображений лучше среднего",
+        check_reconstruction,
+    ),
     "test_pair": ("Два изображения разных классов из данных", check_pair),
     "test_morph": ("Трансформация: кадры — декодированный отрезок между z_mean", check_morph),
     "test_figure": ("Рисунок с трансформацией", check_figure),
 }
 
 
-def verify(export_dir: Path, course_data: str, points: dict[str, float], why_missing: str = "") -> tuple[list[Check], str | None]:
+def verify(
+    export_dir: Path, course_data: str, points: dict[str, float], why_missing: str = ""
+) -> tuple[list[Check], str | None]:
     """Проверяет вынос из песочницы; возвращает проверки с баллами и номер, который вписал студент.
 
     ``why_missing`` — чем объяснить отсутствие выноса (например, «ячейка не уложилась в

@@ -76,7 +76,9 @@ def notebook_sources() -> tuple[Path, list[str]]:
     # Ноутбуки курса из course.toml; эталоны заданий (nbgrader source) тоже должны
     # выполняться у студента, а версии для студентов — открываться.
     course = manifest.load()
-    found = sorted([nb.path for nb in course.notebooks] + [a.student_version for a in course.assignments])
+    found = sorted(
+        [nb.path for nb in course.notebooks] + [a.student_version for a in course.assignments]
+    )
     return REPO_ROOT, found + [a.source for a in course.assignments]
 
 

@@ -136,7 +136,7 @@ vae = LectureVAE(encoder, decoder)
 vae.compile(optimizer=keras.optimizers.Adam(learning_rate=LEARNING_RATE))
 '''
 
-CHECKPOINT_TRAINING = '''
+CHECKPOINT_TRAINING = """
 checkpoint = Path(tempfile.mkdtemp()) / "best.keras"
 history = vae.fit(
     x_train[:TRAIN_LIMIT], epochs=EPOCHS, batch_size=BATCH_SIZE, verbose=2,
@@ -144,9 +144,9 @@ history = vae.fit(
 )
 # Как в ноутбуке 03: дальше работаем с лучшей сохранённой моделью.
 vae = keras.models.load_model(checkpoint)
-'''
+"""
 
-DENSE_MODEL = '''
+DENSE_MODEL = """
 LATENT_DIM = 24
 BETA = 32 * 32 * 3
 
@@ -166,7 +166,7 @@ decoder = keras.Model(decoder_input, layers.Reshape((32, 32, 3))(x))
 
 vae = VAE(encoder, decoder, beta=BETA, reconstruction="bce")
 vae.compile(optimizer=keras.optimizers.Adam(learning_rate=LEARNING_RATE))
-'''
+"""
 
 
 def gallery() -> dict[str, nbformat.NotebookNode]:
@@ -174,14 +174,19 @@ def gallery() -> dict[str, nbformat.NotebookNode]:
     lecture = _replace(reference(), "model_solution", LECTURE_MODEL)
     checkpoint = _replace(reference(), "train_solution", CHECKPOINT_TRAINING)
     dense = _replace(reference(), "model_solution", DENSE_MODEL)
-    return {"reference": reference(), "lecture_style": lecture, "best_checkpoint": checkpoint, "dense_vae": dense}
+    return {
+        "reference": reference(),
+        "lecture_style": lecture,
+        "best_checkpoint": checkpoint,
+        "dense_vae": dense,
+    }
 
 
 # --------------------------------------------------------------------------- атаки
 
 #: Атака выполняется до обучения: выигрыша нет, если бы проверка шла в ядре студента.
 #: Переопределение имён в пространстве имён студента: в ядре студента это «прошло» бы все тесты.
-MONKEYPATCH = '''
+MONKEYPATCH = """
 import numpy as _real_np
 
 STUDENT_ID = "1032259319"
@@ -209,9 +214,9 @@ class _History:
 
 history = _History()
 morph_frames = _real_np.random.rand(5, 32, 32, 3)
-'''
+"""
 
-AST_TRANSFORMER = '''
+AST_TRANSFORMER = """
 import ast
 
 
@@ -224,9 +229,9 @@ class _SwallowErrors(ast.NodeTransformer):
 
 get_ipython().ast_transformers.append(_SwallowErrors())
 get_ipython().showtraceback = lambda *args, **kwargs: None
-'''
+"""
 
-FAKE_OBJECTS = '''
+FAKE_OBJECTS = """
 import types
 
 STUDENT_ID = "1032259319"
@@ -252,10 +257,10 @@ image_b, label_b = x_train[-1], int(y_train[-1])
 morph_frames = np.zeros((10, 32, 32, 3), "float32")
 morph_figure = plt.figure()
 morph_figure.add_subplot().imshow(np.random.rand(8, 8, 3))
-'''
+"""
 
 #: Подделка из песочницы: пишет в базу оценок, чужие работы, код курса; ищет исходник.
-TAMPER = '''
+TAMPER = """
 import glob, os, pathlib, sqlite3, subprocess, sys
 found = {}
 for pattern in ("{course}/gradebook.db", "{course}/submitted/*/cifar10_vae/*.ipynb",
@@ -273,35 +278,35 @@ for path in ("{repo}/course_utils/hacked.py", "{repo}/course_utils/assignment.py
     except OSError as exc:
         found[path] = str(exc)
 print(found)
-'''
+"""
 
 #: По этим строкам в командной строке тесты ищут процессы, оставшиеся после проверки.
 DETACHED_MARKERS = ("vae-grading-detached-marker", "100007")
 
-DETACHED = '''
+DETACHED = """
 import subprocess, sys
 # Отсоединённый процесс, который пережил бы проверку, и ещё один — через двойной fork.
 subprocess.Popen([sys.executable, "-c", "import time  # vae-grading-detached-marker\\nwhile True: time.sleep(1)"],
                  start_new_session=True)
 subprocess.Popen(["sh", "-c", "(setsid sleep 100007 &) ; exit 0"])
-'''
+"""
 
-SIGINT_LOOP = '''
+SIGINT_LOOP = """
 import signal
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 while True:
     pass
-'''
+"""
 
 ENDLESS_LOOP = "while True:\n    pass\n"
 
-MEMORY_HOG = '''
+MEMORY_HOG = """
 hog = []
 while True:
     hog.append(b"\\x01" * (256 * 1024 * 1024))  # байты записаны: память занята на деле
-'''
+"""
 
-NETWORK = '''
+NETWORK = """
 import socket, urllib.request
 reached = []
 for host, port in [("1.1.1.1", 53), ("pypi.org", 443), ("127.0.0.1", 22)]:
@@ -314,17 +319,17 @@ for host, port in [("1.1.1.1", 53), ("pypi.org", 443), ("127.0.0.1", 22)]:
         pass
 assert not [h for h in reached if h != "127.0.0.1"], f"сеть доступна: {reached}"
 print("сети нет")
-'''
+"""
 
-CROSS_FADE = '''
+CROSS_FADE = """
 MORPH_STEPS = 10
 alphas = np.linspace(0.0, 1.0, MORPH_STEPS)
 ends = keras.ops.convert_to_numpy(vae.decoder(vae.encoder(np.stack([image_a, image_b]), training=False)[0]))
 # Концы верные, а между ними — смесь пикселей, а не декодированные точки отрезка.
 morph_frames = np.stack([ends[0] * (1 - a) + ends[1] * a for a in alphas])
-'''
+"""
 
-PLAIN_AUTOENCODER = '''
+PLAIN_AUTOENCODER = """
 LATENT_DIM = 64
 encoder_input = keras.Input(shape=(32, 32, 3))
 x = encoder_input
@@ -351,22 +356,25 @@ class PlainAutoencoder(keras.Model):
 
 vae = PlainAutoencoder(encoder, decoder)
 vae.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="mse")
-'''
+"""
 
 
 #: Рисунок без Keras (ячейка после зависшей: выполнение продолжается).
-FIGURE = '''
+FIGURE = """
 import matplotlib.pyplot as plt
 import numpy as np
 
 morph_figure, ax = plt.subplots()
 ax.imshow(np.random.default_rng(0).random((8, 8, 3)))
-'''
+"""
 
 
 def loops() -> dict[str, nbformat.NotebookNode]:
     """Зависающие работы: их проверяют с коротким пределом на ячейку."""
-    classes = "from course_utils.assignment import classes_from_student_id\n" + _cell(reference(), "classes_solution").source
+    classes = (
+        "from course_utils.assignment import classes_from_student_id\n"
+        + _cell(reference(), "classes_solution").source
+    )
     return {
         "endless_loop": _only(classes, ENDLESS_LOOP, FIGURE),
         "sigint_loop": _only(classes, SIGINT_LOOP, FIGURE),
@@ -374,7 +382,11 @@ def loops() -> dict[str, nbformat.NotebookNode]:
 
 
 def _train_as_autoencoder(nb):
-    _replace(nb, "train_solution", "history = vae.fit(x_train[:TRAIN_LIMIT], x_train[:TRAIN_LIMIT], epochs=EPOCHS, batch_size=BATCH_SIZE, verbose=2)")
+    _replace(
+        nb,
+        "train_solution",
+        "history = vae.fit(x_train[:TRAIN_LIMIT], x_train[:TRAIN_LIMIT], epochs=EPOCHS, batch_size=BATCH_SIZE, verbose=2)",
+    )
     return nb
 
 
@@ -395,12 +407,12 @@ def attacks(course: Path) -> dict[str, nbformat.NotebookNode]:
     tamper = _only(TAMPER.replace("{course}", str(course)).replace("{repo}", str(REPO_ROOT)))
     detached = _only(DETACHED)
 
-
     hog = _only(MEMORY_HOG)
     # Ядро завершается само (os._exit): выносить нечего, но строка и отзыв есть.
     died = _only(_cell(reference(), "classes_solution").source, "import os\nos._exit(1)")
     network = _only(
-        "from course_utils.assignment import classes_from_student_id\n" + _cell(reference(), "classes_solution").source,
+        "from course_utils.assignment import classes_from_student_id\n"
+        + _cell(reference(), "classes_solution").source,
         NETWORK,
     )
 
@@ -409,8 +421,15 @@ def attacks(course: Path) -> dict[str, nbformat.NotebookNode]:
         copy_cell = copy.deepcopy(_cell(duplicated, grade_id))
         duplicated.cells.insert(duplicated.cells.index(_cell(duplicated, grade_id)), copy_cell)
     extra = nbformat.v4.new_code_cell("print('лишняя ячейка с оценкой')")
-    extra.metadata["nbgrader"] = {"grade": True, "grade_id": "extra_credit", "points": 5, "locked": True,
-                                  "solution": False, "task": False, "schema_version": 3}
+    extra.metadata["nbgrader"] = {
+        "grade": True,
+        "grade_id": "extra_credit",
+        "points": 5,
+        "locked": True,
+        "solution": False,
+        "task": False,
+        "schema_version": 3,
+    }
     duplicated.cells.append(extra)
 
     cross_fade = _replace(reference(), "morph_solution", CROSS_FADE)

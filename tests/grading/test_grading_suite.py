@@ -42,13 +42,19 @@ EXPECTED = {
     "monkeypatch": ("graded", ZERO),
     "ast_transformer": ("graded", ZERO),
     # Классы верны, рисунок нарисован; данные, модель и обучение поддельные.
-    "fake_objects": ("graded", {**ZERO, "test_classes": POINTS["test_classes"], "test_figure": POINTS["test_figure"]}),
+    "fake_objects": (
+        "graded",
+        {**ZERO, "test_classes": POINTS["test_classes"], "test_figure": POINTS["test_figure"]},
+    ),
     "tamper": ("graded", ZERO),
     "detached_process": ("graded", ZERO),
     # Цикл не прерывается: ядро не отвечает, выносить нечего.
     "sigint_loop": ("timed_out", ZERO),
     # Цикл прерван по пределу, следующая ячейка выполнена: классы и рисунок засчитаны.
-    "endless_loop": ("graded", {**ZERO, "test_classes": POINTS["test_classes"], "test_figure": POINTS["test_figure"]}),
+    "endless_loop": (
+        "graded",
+        {**ZERO, "test_classes": POINTS["test_classes"], "test_figure": POINTS["test_figure"]},
+    ),
     "memory_hog": ("killed_memory", ZERO),
     "kernel_death": ("kernel_died", ZERO),
     "network": ("graded", {**ZERO, "test_classes": POINTS["test_classes"]}),
@@ -62,7 +68,8 @@ EXPECTED = {
 def _tree_hashes(root: Path, pattern: str = "*") -> dict[str, str]:
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob(pattern)) if p.is_file()
+        for p in sorted(root.rglob(pattern))
+        if p.is_file()
     }
 
 
@@ -70,7 +77,10 @@ def _leftovers() -> list[str]:
     found = []
     for proc in psutil.process_iter(["pid", "cmdline"]):
         cmdline = " ".join(proc.info["cmdline"] or [])
-        if any(marker in cmdline for marker in submissions.DETACHED_MARKERS) and "pytest" not in cmdline:
+        if (
+            any(marker in cmdline for marker in submissions.DETACHED_MARKERS)
+            and "pytest" not in cmdline
+        ):
             found.append(f"{proc.info['pid']}: {cmdline}")
     return found
 
@@ -82,8 +92,12 @@ CELL_TIMEOUT, LOOP_CELL_TIMEOUT = 600, 45
 
 def _settings(course: Path, **overrides) -> GradingSettings:
     values = {
-        "course_dir": course, "cell_timeout": CELL_TIMEOUT, "memory_mb": 2048, "max_pids": 256,
-        "course_data": "sample", "fast": True,
+        "course_dir": course,
+        "cell_timeout": CELL_TIMEOUT,
+        "memory_mb": 2048,
+        "max_pids": 256,
+        "course_data": "sample",
+        "fast": True,
     }
     values.update(overrides)
     return GradingSettings(**values)
@@ -92,14 +106,20 @@ def _settings(course: Path, **overrides) -> GradingSettings:
 @pytest.fixture(scope="module")
 def course(tmp_path_factory) -> Path:
     if shutil.which("bwrap") is None:
-        pytest.fail("Нет bubblewrap (bwrap): `sudo apt-get install bubblewrap` (.ci/run ставит его сам).")
+        pytest.fail(
+            "Нет bubblewrap (bwrap): `sudo apt-get install bubblewrap` (.ci/run ставит его сам)."
+        )
     course = tmp_path_factory.mktemp("grading") / "course"
     shutil.copytree(REPO_ROOT / "grading" / "source", course / "source")
     shutil.copy(REPO_ROOT / "grading" / "nbgrader_config.py", course)
     env = {**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]}
     result = subprocess.run(
         [sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force"],
-        cwd=course, env=env, capture_output=True, text=True, timeout=600,
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return course
@@ -162,7 +182,9 @@ def test_each_submission_gets_what_it_earned(graded, student):
     status, points = EXPECTED[student]
     got = {c.grade_id: c.points for c in result.checks}
     messages = "\n".join(f"{c.grade_id}: {c.points:g} — {c.message}" for c in result.checks)
-    assert (result.status, got) == (status, points), f"{student}: {result.status} {result.detail}\n{messages}"
+    assert (result.status, got) == (status, points), (
+        f"{student}: {result.status} {result.detail}\n{messages}"
+    )
     assert result.max_score == sum(POINTS.values())
     for check in result.checks:
         assert check.message, f"{student}/{check.grade_id}: нет сообщения"
@@ -198,7 +220,9 @@ def test_every_student_has_a_row_and_feedback(graded):
         assert float(row["score"]) == sum(points.values())
         # Время — от чтения файла до отзыва (у нечитаемого ноутбука — доли секунды).
         assert float(row["seconds"]) > 0 or status == "unreadable"
-        html = (course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text(encoding="utf-8")
+        html = (course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text(
+            encoding="utf-8"
+        )
         for title, _ in verify.CHECKS.values():
             assert title in html
         # Исходного кода проверок в отзыве нет — только названия и сообщения.
@@ -233,8 +257,12 @@ def test_attacks_saw_no_secrets_and_no_network(graded):
     course = graded["course"]
 
     def outputs(student):
-        nb = nbformat.read(course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-        return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+        nb = nbformat.read(
+            course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4
+        )
+        return "".join(
+            o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+        )
 
     # Песочница не видит ни базы, ни чужих работ, ни ноутбука преподавателя: все пути пусты.
     tamper = outputs("tamper")

@@ -28,8 +28,10 @@ def _honest_data():
     classes = classes_from_student_id(STUDENT_ID)
     keep_train, keep_test = np.isin(y_train, classes), np.isin(y_test, classes)
     return {
-        "x_train": x_train[keep_train].astype("float32") / 255, "y_train": y_train[keep_train],
-        "x_test": x_test[keep_test].astype("float32") / 255, "y_test": y_test[keep_test],
+        "x_train": x_train[keep_train].astype("float32") / 255,
+        "y_train": y_train[keep_train],
+        "x_test": x_test[keep_test].astype("float32") / 255,
+        "y_test": y_test[keep_test],
         "report": {"STUDENT_ID": STUDENT_ID, "STUDENT_ID_type": "str", "classes": classes},
     }
 
@@ -71,7 +73,9 @@ def test_morph_accepts_the_decoded_line_and_rejects_a_cross_fade(tmp_path):
     weights = rng.normal(size=(4, 32 * 32 * 3))
 
     def decode(z):
-        return (1 / (1 + np.exp(-np.tanh(3 * z) @ weights))).reshape(-1, 32, 32, 3).astype("float32")
+        return (
+            (1 / (1 + np.exp(-np.tanh(3 * z) @ weights))).reshape(-1, 32, 32, 3).astype("float32")
+        )
 
     z_a, z_b = rng.normal(size=4), rng.normal(size=4)
     decoded = decode(_line(z_a, z_b, 10))
