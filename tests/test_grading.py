@@ -17,7 +17,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from course_utils import manifest
 from course_utils.config import REPO_ROOT
-from course_utils.grading import verify
+from course_utils.grading import evidence, verify
 from course_utils.grading.pipeline import GradingSettings
 
 GRADING = REPO_ROOT / "grading"
@@ -57,7 +57,7 @@ def test_every_grade_cell_has_a_check_and_points_sum_to_ten():
     meta = [c.metadata["nbgrader"] for c in nb.cells if "nbgrader" in c.metadata]
     ids = [m["grade_id"] for m in meta]
     assert len(ids) == len(set(ids)), "grade_id повторяются"
-    points = verify.points_from_source(SOURCE)
+    points = evidence.points_from_source(SOURCE)
     assert set(points) == set(verify.CHECKS)
     assert sum(points.values()) == 10
     assert all(m["locked"] for m in meta if m["grade"])
@@ -71,7 +71,7 @@ def test_rules_table_lists_every_check_with_its_points():
     rules = next(c.source for c in nb.cells if c.get("id") == "rules")
     rows = [line for line in rules.splitlines() if line.startswith("| `")]
     assert [int(row.rstrip(" |").rsplit("|", 1)[1]) for row in rows] == list(
-        map(int, verify.points_from_source(SOURCE).values())
+        map(int, evidence.points_from_source(SOURCE).values())
     )
     assert f"{GradingSettings.cell_timeout // 60} минут на одну ячейку" in rules
     assert f"{GradingSettings.memory_mb // 1024} ГБ" in rules

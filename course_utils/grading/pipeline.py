@@ -11,156 +11,29 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
-import hashlib
-import html
-import json
-import os
 import shutil
 import sys
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from course_utils import manifest
-from course_utils.config import REPO_ROOT
-from course_utils.grading import sandbox, verify
-
-#: Состояния работы в grades.csv и их смысл.
-STATUSES = {
-    "graded": "проверена",
-    "timed_out": "ячейка не уложилась в предел времени и не прервалась",
-    "killed_memory": "превышен предел памяти",
-    "kernel_died": "ядро Jupyter завершилось",
-    "unreadable": "файл ноутбука не читается",
-    "error": "выполнение оборвалось",
-}
-
-
-@dataclass(frozen=True)
-class GradingSettings:
-    """Настройки проверки (передаются исполнителям вместе с работой)."""
-
-    course_dir: Path = REPO_ROOT / "grading"
-    #: Задание и ядро — по умолчанию первое задание из course.toml.
-    assignment: str = field(default_factory=lambda: manifest.load().assignments[0].name)
-    kernel_name: str = field(default_factory=lambda: manifest.load().assignments[0].kernel)
-    #: Предел на одну ячейку, секунды.
-    cell_timeout: int = 1200
-    #: Предел памяти всей работы (ядро и всё, что оно запустило), МБ.
-    memory_mb: int = 6144
-    #: Предел числа процессов и потоков работы.
-    max_pids: int = 1024
-    #: ``bwrap`` или ``none`` (без песочницы: только для своих, заведомо честных ноутбуков).
-    sandbox: str = "bwrap"
-    #: ``COURSE_DATA`` для работы и для проверяющего (один и тот же источник).
-    course_data: str = "download"
-    #: ``COURSE_FAST`` для работы.
-    fast: bool = False
-    #: Папки, скрытые от работы, кроме папки курса, домашней и /tmp (``GRADING_HIDE``).
-    hide: tuple[str, ...] = ()
-
-    @classmethod
-    def from_env(cls, **overrides) -> GradingSettings:
-        """Настройки из переменных окружения ``GRADING_*``, ``COURSE_DATA``, ``COURSE_FAST``."""
-        env = os.environ
-        values = {
-            "cell_timeout": int(env.get("GRADING_CELL_TIMEOUT", cls.cell_timeout)),
-            "memory_mb": int(env.get("GRADING_MEMORY_MB", cls.memory_mb)),
-            "max_pids": int(env.get("GRADING_MAX_PIDS", cls.max_pids)),
-            "sandbox": env.get("GRADING_SANDBOX", cls.sandbox),
-            "course_data": env.get("COURSE_DATA", "").strip() or "download",
-            "fast": env.get("COURSE_FAST", "").strip().lower() in ("1", "true", "yes"),
-            "hide": tuple(p for p in env.get("GRADING_HIDE", "").split(os.pathsep) if p),
-        }
-        values.update(overrides)
-        settings = cls(**values)
-        if settings.sandbox not in ("bwrap", "none"):
-            raise ValueError(f"GRADING_SANDBOX={settings.sandbox!r}: допустимо bwrap или none.")
-        return settings
-
-    @property
-    def memory_bytes(self) -> int:
-        """Предел памяти одной проверки в байтах (по нему планировщик считает, сколько влезет)."""
-        return self.memory_mb * 1024 * 1024
-
-    @property
-    def source(self) -> Path:
-        return self.course_dir / "source" / self.assignment / f"{self.assignment}.ipynb"
-
-    def submissions(self) -> list[Path]:
-        """Папки сданных работ ``submitted/<студент>/`` (в каждой — папка задания)."""
-        root = self.course_dir / "submitted"
-        return (
-            sorted(p for p in root.iterdir() if (p / self.assignment).is_dir())
-            if root.is_dir()
-            else []
-        )
-
-    def notebook(self, submission_dir: Path) -> Path:
-        return submission_dir / self.assignment / f"{self.assignment}.ipynb"
-
-    def autograded(self, student: str) -> Path:
-        return self.course_dir / "autograded" / student / self.assignment
-
-    def feedback(self, student: str) -> Path:
-        return self.course_dir / "feedback" / student / self.assignment
-
-    def hidden(self) -> list[Path]:
-        """Что работа не должна видеть: папки курса (база, работы, эталон) и домашняя."""
-        paths = [self.course_dir, REPO_ROOT / "grading", Path.home(), *map(Path, self.hide)]
-        unique = []
-        for p in paths:
-            p = p.expanduser().resolve()
-            if p not in unique and p != Path("/"):
-                unique.append(p)
-        return unique
-
-
-#: Итог одной проверки (grade_id, title, points, max_points, message): та же запись, что
-#: пишет проверяющий (:class:`.verify.Check`), а не её копия.
-CheckResult = verify.Check
-
-
-@dataclass
-class SubmissionResult:
-    """Итог одной работы: его пишет координатор в базу и в grades.csv."""
-
-    student: str
-    status: str
-    checks: list[CheckResult] = field(default_factory=list)
-    #: Номер билета, который студент вписал в STUDENT_ID (сверьте со списком группы).
-    student_id_typed: str | None = None
-    seconds: float = 0.0
-    notebook_sha256: str = ""
-    #: Пояснение к состоянию (что оборвалось и где).
-    detail: str = ""
-
-    @property
-    def score(self) -> float:
-        return sum(c.points for c in self.checks)
-
-    @property
-    def max_score(self) -> float:
-        return sum(c.max_points for c in self.checks)
-
-    def to_json(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> SubmissionResult:
-        checks = [CheckResult(**c) for c in data.pop("checks", [])]
-        return cls(checks=checks, **data)
-
-
-def notebook_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
-
+from course_utils.grading import evidence, sandbox, verify
+from course_utils.grading.records import (
+    CheckResult,
+    SubmissionResult,
+    load_result,
+    notebook_hash,
+    read_json,
+    save_result,
+    summary_table,
+    write_feedback,
+    write_grades_csv,
+)
+from course_utils.grading.settings import GradingSettings
 
 # --------------------------------------------------------------------------- одна работа
 
@@ -180,15 +53,6 @@ def _sandbox_argv(settings: GradingSettings, inside: str) -> list[str]:
     ]
 
 
-def _read_json(path: Path) -> dict:
-    with contextlib.suppress(OSError, ValueError):
-        if path.is_file() and not path.is_symlink() and path.stat().st_size < 5_000_000:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(data, dict):
-                return data
-    return {}
-
-
 def grade_submission(submission_dir: Path, settings: GradingSettings) -> SubmissionResult:
     """Проверяет одну работу ``submitted/<студент>/`` в своей песочнице.
 
@@ -199,7 +63,7 @@ def grade_submission(submission_dir: Path, settings: GradingSettings) -> Submiss
     start = time.monotonic()
     submission_dir = Path(submission_dir)
     student = submission_dir.name
-    points = verify.points_from_source(settings.source)
+    points = evidence.points_from_source(settings.source)
     notebook_file = settings.notebook(submission_dir)
     result = SubmissionResult(
         student=student, status="graded", notebook_sha256=notebook_hash(notebook_file)
@@ -228,7 +92,7 @@ def grade_submission(submission_dir: Path, settings: GradingSettings) -> Submiss
                 if cell.cell_type == "code":
                     cell.outputs, cell.execution_count = [], None
             nbformat.write(nb, work / "notebook.ipynb")
-            verify.write_queries(work / "queries.npz", settings.course_data)
+            evidence.write_queries(work / "queries.npz", settings.course_data)
             use_sandbox = settings.sandbox != "none"
             inside = sandbox.WORK_INSIDE if use_sandbox else str(work)
             n_cells = sum(c.cell_type == "code" for c in nb.cells)
@@ -249,7 +113,7 @@ def grade_submission(submission_dir: Path, settings: GradingSettings) -> Submiss
                 timeout=(n_cells + 4) * settings.cell_timeout + 120,
                 use_sandbox=use_sandbox,
             )
-            report = _read_json(export / "run.json")
+            report = read_json(export / "run.json")
             if run.oom_killed:
                 result.status, why = (
                     "killed_memory",
@@ -288,48 +152,6 @@ def grade_submission(submission_dir: Path, settings: GradingSettings) -> Submiss
     return result
 
 
-def _summary_html(result: SubmissionResult) -> str:
-    rows = "".join(
-        f"<tr><td>{html.escape(c.title)}</td><td>{c.points:g} из {c.max_points:g}</td>"
-        f"<td>{html.escape(c.message)}</td></tr>"
-        for c in result.checks
-    )
-    detail = (
-        f"<p>{html.escape(result.detail)}</p>"
-        if result.detail and result.status != "graded"
-        else ""
-    )
-    return (
-        f"<h2>Итог проверки: {result.score:g} из {result.max_score:g}</h2>"
-        f"<p>Студент: {html.escape(result.student)}; STUDENT_ID в работе: "
-        f"{html.escape(result.student_id_typed or '—')}; состояние: {html.escape(STATUSES.get(result.status, result.status))}.</p>"
-        f"{detail}<table border='1' cellpadding='4'><tr><th>проверка</th><th>баллы</th><th>что проверено / что исправить</th></tr>{rows}</table>"
-    )
-
-
-def write_feedback(result: SubmissionResult, executed, path: Path) -> None:
-    """Отзыв: таблица проверок (название, баллы, сообщение) и выполненный ноутбук студента.
-
-    Исходного кода проверок в отзыве нет: только их названия и сообщения.
-    """
-    summary = _summary_html(result)
-    body = ""
-    if executed is not None:
-        with contextlib.suppress(Exception):
-            from nbconvert import HTMLExporter
-
-            body, _ = HTMLExporter().from_notebook_node(executed)
-    if body and "<body" in body:
-        head, _, rest = body.partition("<body")
-        tag_end = rest.index(">") + 1
-        page = f"{head}<body{rest[:tag_end]}<div style='margin:1em'>{summary}</div>{rest[tag_end:]}"
-    else:
-        page = (
-            f"<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>{summary}</body></html>"
-        )
-    path.write_text(page, encoding="utf-8")
-
-
 # --------------------------------------------------------------------------- вся группа
 
 
@@ -345,7 +167,7 @@ def preflight(settings: GradingSettings) -> dict[str, float]:
     """
     if not settings.source.is_file():
         raise PreflightError(f"Нет ноутбука преподавателя {settings.source}.")
-    points = verify.points_from_source(settings.source)
+    points = evidence.points_from_source(settings.source)
     unknown = sorted(set(points) - set(verify.CHECKS))
     if unknown or not points:
         raise PreflightError(
@@ -358,8 +180,8 @@ def preflight(settings: GradingSettings) -> dict[str, float]:
             "Задайте COURSE_DATA=<папка с cifar-10/cifar-10-python.tar.gz> (или sample)."
         )
     try:
-        verify.real_cifar10(settings.course_data)
-        verify.heldout_indices(settings.course_data)
+        evidence.real_cifar10(settings.course_data)
+        evidence.heldout_indices(settings.course_data)
     except Exception as exc:  # noqa: BLE001 — любая причина: проверку начинать нельзя
         raise PreflightError(
             f"Набор CIFAR-10 не загружается (COURSE_DATA={settings.course_data!r}): "
@@ -400,7 +222,7 @@ def grade_or_error(submission_dir: Path, settings: GradingSettings) -> Submissio
     try:
         return grade_submission(submission_dir, settings)
     except Exception as exc:  # noqa: BLE001 — одна работа не должна останавливать остальные
-        points = verify.points_from_source(settings.source)
+        points = evidence.points_from_source(settings.source)
         checks = [
             CheckResult(
                 g,
@@ -418,25 +240,6 @@ def grade_or_error(submission_dir: Path, settings: GradingSettings) -> Submissio
             notebook_sha256=notebook_hash(settings.notebook(Path(submission_dir))),
             detail=f"сбой проверки: {type(exc).__name__}: {exc}"[:300],
         )
-
-
-def _result_file(settings: GradingSettings, student: str) -> Path:
-    return settings.autograded(student) / "result.json"
-
-
-def load_result(settings: GradingSettings, student: str) -> tuple[SubmissionResult | None, str]:
-    """Сохранённый итог студента и хеш ноутбука преподавателя, с которым он получен."""
-    data = _read_json(_result_file(settings, student))
-    with contextlib.suppress(Exception):
-        return SubmissionResult.from_json(data["result"]), data.get("source_sha256", "")
-    return None, ""
-
-
-def save_result(settings: GradingSettings, result: SubmissionResult) -> None:
-    path = _result_file(settings, result.student)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"result": result.to_json(), "source_sha256": notebook_hash(settings.source)}
-    path.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 def needs_grading(settings: GradingSettings, submission_dir: Path) -> bool:
@@ -477,59 +280,6 @@ def write_gradebook(settings: GradingSettings, results: list[SubmissionResult]) 
                 grade.auto_score = check.points
                 grade.manual_score = None
             gb.db.commit()
-
-
-def write_grades_csv(
-    settings: GradingSettings, results: list[SubmissionResult], path: Path
-) -> None:
-    grade_ids = list(verify.points_from_source(settings.source))
-    columns = [
-        "student",
-        "status",
-        "score",
-        "max_score",
-        *grade_ids,
-        "student_id_typed",
-        "seconds",
-        "notebook_sha256",
-        "detail",
-    ]
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(columns)
-        for r in results:
-            points = {c.grade_id: c.points for c in r.checks}
-            writer.writerow(
-                [
-                    r.student,
-                    r.status,
-                    f"{r.score:g}",
-                    f"{r.max_score:g}",
-                    *(f"{points.get(g, 0):g}" for g in grade_ids),
-                    r.student_id_typed or "",
-                    f"{r.seconds:.1f}",
-                    r.notebook_sha256,
-                    r.detail,
-                ]
-            )
-
-
-def summary_table(results: list[SubmissionResult]) -> str:
-    rows = [("студент", "баллы", "состояние", "STUDENT_ID", "секунд")]
-    rows += [
-        (
-            r.student,
-            f"{r.score:g}/{r.max_score:g}",
-            r.status,
-            r.student_id_typed or "—",
-            f"{r.seconds:.0f}",
-        )
-        for r in results
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def grade_all(

@@ -22,13 +22,13 @@ import psutil
 import pytest
 
 from course_utils.config import REPO_ROOT
-from course_utils.grading import pipeline, verify
+from course_utils.grading import evidence, records, verify
 from course_utils.grading.pipeline import GradingSettings, PreflightError, grade_all
 
 from . import submissions
 
 ASSIGNMENT = "cifar10_vae"
-POINTS = verify.points_from_source(submissions.SOURCE)
+POINTS = evidence.points_from_source(submissions.SOURCE)
 FULL = dict(POINTS)
 ZERO = {key: 0.0 for key in POINTS}
 
@@ -289,7 +289,7 @@ def test_memory_cap_and_kill_are_reported(graded):
 def test_resubmitted_notebook_is_regraded_and_others_are_not(graded):
     course = graded["course"]
     settings = _settings(course)
-    before = {s: pipeline.load_result(settings, s)[0].seconds for s in EXPECTED}
+    before = {s: records.load_result(settings, s)[0].seconds for s in EXPECTED}
     # Студент «blank» пересдал работу: теперь в ней верные классы.
     path = course / "submitted" / "blank" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     nb = nbformat.read(path, as_version=4)
@@ -301,8 +301,8 @@ def test_resubmitted_notebook_is_regraded_and_others_are_not(graded):
     results = {r.student: r for r in grade_all(settings, echo=lines.append)}
     assert "проверяются: 1" in lines[0]
     assert results["blank"].score == POINTS["test_classes"]
-    assert results["blank"].notebook_sha256 == pipeline.notebook_hash(path)
-    after = {s: pipeline.load_result(settings, s)[0].seconds for s in EXPECTED}
+    assert results["blank"].notebook_sha256 == records.notebook_hash(path)
+    after = {s: records.load_result(settings, s)[0].seconds for s in EXPECTED}
     assert {s for s in EXPECTED if before[s] != after[s]} <= {"blank"}
 
     # make regrade STUDENT=network: только эта работа, даже без изменений.

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from course_utils.assignment import classes_from_student_id
-from course_utils.grading import verify
+from course_utils.grading import evidence, verify
 
 DATA = "sample"
 STUDENT_ID = "1032259319"
@@ -20,11 +20,11 @@ def _export(folder, **arrays):
     (folder / "report.json").write_text(json.dumps(report))
     for name, value in arrays.items():
         np.save(folder / f"{name}.npy", value)
-    return verify.Context(verify.Export(folder), DATA)
+    return evidence.Context(evidence.Export(folder), DATA)
 
 
 def _honest_data():
-    x_train, y_train, x_test, y_test = verify.real_cifar10(DATA)
+    x_train, y_train, x_test, y_test = evidence.real_cifar10(DATA)
     classes = classes_from_student_id(STUDENT_ID)
     keep_train, keep_test = np.isin(y_train, classes), np.isin(y_test, classes)
     return {
@@ -102,7 +102,7 @@ def _encoder_answers(rng, n, dim, sampled=True):
 
 def test_vae_needs_sampling_from_its_own_variance(tmp_path):
     rng = np.random.default_rng(2)
-    n = len(verify.heldout_indices(DATA))
+    n = len(evidence.heldout_indices(DATA))
     report = {"report": {"LATENT_DIM": 16, "LATENT_DIM_type": "int"}}
     ok = _export(tmp_path / "ok", **report, **_encoder_answers(rng, n, 16))
     assert "LATENT_DIM = 16" in verify.check_vae(ok)

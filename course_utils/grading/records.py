@@ -1,0 +1,194 @@
+"""Итоги проверки: запись результата работы, отзыв, ``grades.csv`` и сводная таблица.
+
+Итог одной работы (:class:`SubmissionResult`) сохраняется рядом с выполненным ноутбуком
+(``autograded/<студент>/<задание>/result.json``), чтобы неизменённые работы не
+проверялись заново. Отзыв показывает название, баллы и сообщение каждой проверки, но
+не их исходный код.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import hashlib
+import html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from course_utils.grading import evidence, verify
+from course_utils.grading.settings import GradingSettings
+
+#: Состояния работы в grades.csv и их смысл.
+STATUSES = {
+    "graded": "проверена",
+    "timed_out": "ячейка не уложилась в предел времени и не прервалась",
+    "killed_memory": "превышен предел памяти",
+    "kernel_died": "ядро Jupyter завершилось",
+    "unreadable": "файл ноутбука не читается",
+    "error": "выполнение оборвалось",
+}
+
+
+#: Итог одной проверки (grade_id, title, points, max_points, message): та же запись, что
+#: пишет проверяющий (:class:`.verify.Check`), а не её копия.
+CheckResult = verify.Check
+
+
+@dataclass
+class SubmissionResult:
+    """Итог одной работы: его пишет координатор в базу и в grades.csv."""
+
+    student: str
+    status: str
+    checks: list[CheckResult] = field(default_factory=list)
+    #: Номер билета, который студент вписал в STUDENT_ID (сверьте со списком группы).
+    student_id_typed: str | None = None
+    seconds: float = 0.0
+    notebook_sha256: str = ""
+    #: Пояснение к состоянию (что оборвалось и где).
+    detail: str = ""
+
+    @property
+    def score(self) -> float:
+        return sum(c.points for c in self.checks)
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.max_points for c in self.checks)
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> SubmissionResult:
+        checks = [CheckResult(**c) for c in data.pop("checks", [])]
+        return cls(checks=checks, **data)
+
+
+def notebook_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+
+
+def read_json(path: Path) -> dict:
+    with contextlib.suppress(OSError, ValueError):
+        if path.is_file() and not path.is_symlink() and path.stat().st_size < 5_000_000:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict):
+                return data
+    return {}
+
+
+def _summary_html(result: SubmissionResult) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(c.title)}</td><td>{c.points:g} из {c.max_points:g}</td>"
+        f"<td>{html.escape(c.message)}</td></tr>"
+        for c in result.checks
+    )
+    detail = (
+        f"<p>{html.escape(result.detail)}</p>"
+        if result.detail and result.status != "graded"
+        else ""
+    )
+    return (
+        f"<h2>Итог проверки: {result.score:g} из {result.max_score:g}</h2>"
+        f"<p>Студент: {html.escape(result.student)}; STUDENT_ID в работе: "
+        f"{html.escape(result.student_id_typed or '—')}; состояние: {html.escape(STATUSES.get(result.status, result.status))}.</p>"
+        f"{detail}<table border='1' cellpadding='4'><tr><th>проверка</th><th>баллы</th><th>что проверено / что исправить</th></tr>{rows}</table>"
+    )
+
+
+def write_feedback(result: SubmissionResult, executed, path: Path) -> None:
+    """Отзыв: таблица проверок (название, баллы, сообщение) и выполненный ноутбук студента.
+
+    Исходного кода проверок в отзыве нет: только их названия и сообщения.
+    """
+    summary = _summary_html(result)
+    body = ""
+    if executed is not None:
+        with contextlib.suppress(Exception):
+            from nbconvert import HTMLExporter
+
+            body, _ = HTMLExporter().from_notebook_node(executed)
+    if body and "<body" in body:
+        head, _, rest = body.partition("<body")
+        tag_end = rest.index(">") + 1
+        page = f"{head}<body{rest[:tag_end]}<div style='margin:1em'>{summary}</div>{rest[tag_end:]}"
+    else:
+        page = (
+            f"<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>{summary}</body></html>"
+        )
+    path.write_text(page, encoding="utf-8")
+
+
+def result_file(settings: GradingSettings, student: str) -> Path:
+    return settings.autograded(student) / "result.json"
+
+
+def load_result(settings: GradingSettings, student: str) -> tuple[SubmissionResult | None, str]:
+    """Сохранённый итог студента и хеш ноутбука преподавателя, с которым он получен."""
+    data = read_json(result_file(settings, student))
+    with contextlib.suppress(Exception):
+        return SubmissionResult.from_json(data["result"]), data.get("source_sha256", "")
+    return None, ""
+
+
+def save_result(settings: GradingSettings, result: SubmissionResult) -> None:
+    path = result_file(settings, result.student)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"result": result.to_json(), "source_sha256": notebook_hash(settings.source)}
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def write_grades_csv(
+    settings: GradingSettings, results: list[SubmissionResult], path: Path
+) -> None:
+    grade_ids = list(evidence.points_from_source(settings.source))
+    columns = [
+        "student",
+        "status",
+        "score",
+        "max_score",
+        *grade_ids,
+        "student_id_typed",
+        "seconds",
+        "notebook_sha256",
+        "detail",
+    ]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        for r in results:
+            points = {c.grade_id: c.points for c in r.checks}
+            writer.writerow(
+                [
+                    r.student,
+                    r.status,
+                    f"{r.score:g}",
+                    f"{r.max_score:g}",
+                    *(f"{points.get(g, 0):g}" for g in grade_ids),
+                    r.student_id_typed or "",
+                    f"{r.seconds:.1f}",
+                    r.notebook_sha256,
+                    r.detail,
+                ]
+            )
+
+
+def summary_table(results: list[SubmissionResult]) -> str:
+    rows = [("студент", "баллы", "состояние", "STUDENT_ID", "секунд")]
+    rows += [
+        (
+            r.student,
+            f"{r.score:g}/{r.max_score:g}",
+            r.status,
+            r.student_id_typed or "—",
+            f"{r.seconds:.0f}",
+        )
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
