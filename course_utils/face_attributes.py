@@ -18,6 +18,7 @@ import numpy as np
 
 __all__ = [
     "AUC_BAR",
+    "MIN_EFFECT",
     "roc_auc",
     "AttributeClassifier",
     "train_attribute_classifier",
@@ -27,6 +28,9 @@ __all__ = [
 
 #: Порог надёжности: атрибут измерим, если AUC классификатора на отложенных лицах не ниже.
 AUC_BAR = 0.9
+#: Наименьший рост вероятности между крайними alpha, который считается работой вектора:
+#: рост с 0,00 до 0,01 — формально рост, но на картинке его не видно.
+MIN_EFFECT = 0.1
 
 
 def roc_auc(labels, scores) -> float:
@@ -181,10 +185,11 @@ def attribute_effects(vae, classifier, vectors, probe, alphas=(-2, 0, 2)):
     return effects
 
 
-def report_attribute_effects(effects, classifier):
+def report_attribute_effects(effects, classifier, min_effect=MIN_EFFECT):
     """Печатает таблицу эффектов и возвращает вердикты ``атрибут -> "растёт" | "не растёт" |
-    "не измерим"``. «Растёт» — вероятность атрибута строго растёт с alpha. Утечка — самое
-    большое изменение вероятности другого измеримого атрибута между крайними alpha."""
+    "не измерим"``. «Растёт» — вероятность атрибута строго растёт с alpha и между крайними
+    alpha вырастает не меньше чем на ``min_effect``. Утечка — самое большое изменение
+    вероятности другого измеримого атрибута между крайними alpha."""
     measurable = set(classifier.measurable())
     alphas = next(iter(effects.values()))["alphas"] if effects else []
     header = "".join(f"{f'α={a:+g}':>8}" for a in alphas)
@@ -195,7 +200,8 @@ def report_attribute_effects(effects, classifier):
         if name not in measurable:
             verdict = "не измерим"
         else:
-            verdict = "растёт" if all(a < b for a, b in zip(own, own[1:])) else "не растёт"
+            rises = all(a < b for a, b in zip(own, own[1:])) and own[-1] - own[0] >= min_effect
+            verdict = "растёт" if rises else "не растёт"
         leaks = {
             other: p[-1] - p[0]
             for other, p in effect["probs"].items()

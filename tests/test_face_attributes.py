@@ -83,3 +83,18 @@ def test_report_gives_verdicts_only_for_measurable_attributes(capsys):
     assert verdicts == {"Smiling": "растёт", "Male": "не растёт", "Young": "не измерим"}
     out = capsys.readouterr().out
     assert "Male +0.30" in out  # утечка улыбки в «мужчину»; неизмеримый Young не в счёт
+
+
+def test_a_tiny_rise_is_not_a_working_vector(capsys):
+    clf = AttributeClassifier(
+        model=None, names=("Smiling", "Male"), auc={"Smiling": 1.0, "Male": 1.0}, holdout=[0]
+    )
+    tiny = {"Smiling": [0.00, 0.004, 0.01], "Male": [0.5, 0.5, 0.5]}
+    clear = {"Smiling": [0.5, 0.5, 0.5], "Male": [0.2, 0.4, 0.6]}
+    effects = {
+        "Smiling": {"alphas": [-2, 0, 2], "probs": tiny},
+        "Male": {"alphas": [-2, 0, 2], "probs": clear},
+    }
+    assert report_attribute_effects(effects, clf) == {"Smiling": "не растёт", "Male": "растёт"}
+    # порог — параметр: с нулевым порогом любой строгий рост засчитывается
+    assert report_attribute_effects(effects, clf, min_effect=0.0)["Smiling"] == "растёт"
