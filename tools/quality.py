@@ -27,6 +27,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from course_utils import manifest
+from course_utils.face_attributes import MIN_EFFECT
 
 ROOT = Path(__file__).resolve().parent.parent
 MARK = "QUALITY_JSON "
@@ -119,7 +120,8 @@ def _markdown(results):
             "",
             "Векторы признаков: средняя вероятность атрибута по независимому "
             "классификатору при α = −2, 0, +2; утечка — самое большое изменение другого "
-            "измеримого атрибута между α = −2 и +2.",
+            "измеримого атрибута между α = −2 и +2. Вывод «растёт» — вероятность растёт "
+            f"с α и между α = −2 и +2 вырастает не меньше чем на {MIN_EFFECT:g}.",
             "",
             "| вектор | AUC классификатора | α = −2 | α = 0 | α = +2 | вывод | утечка |",
             "|---|---|---|---|---|---|---|",
