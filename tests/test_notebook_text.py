@@ -21,10 +21,15 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted(
     (ROOT / "grading" / "source").glob("*/*.ipynb")
 )
-CITATION = re.compile(r"(-?\d+(?:\.\d+)?)\s*<!--\s*out:\s*([\w.-]+)\s*-->")
+# Число в тексте — со знаком или без, с точкой или с запятой (русская запись: 21,5; −0,19).
+CITATION = re.compile(r"([-−+]?\d+(?:[.,]\d+)?)\s*<!--\s*out:\s*([\w.-]+)\s*-->")
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 # Ноутбуки, где цитат быть должно (иначе тест ничего бы не проверял).
-MUST_CITE = ("01_custom_layers_and_models.ipynb", "02_vae_fashion_mnist.ipynb")
+MUST_CITE = (
+    "01_custom_layers_and_models.ipynb",
+    "02_vae_fashion_mnist.ipynb",
+    "03_vae_celeba_faces.ipynb",
+)
 
 
 def output_text(cell):
@@ -40,6 +45,7 @@ def output_text(cell):
 
 def matches(cited: str, text: str) -> bool:
     """Есть ли в ``text`` число, равное ``cited`` после округления до его знаков."""
+    cited = cited.replace("−", "-").replace(",", ".").lstrip("+")
     decimals = len(cited.split(".")[1]) if "." in cited else 0
     target = float(cited)
     return any(
@@ -100,3 +106,10 @@ def test_checker_catches_stale_and_rounded_numbers():
     assert count == 1 and "такого числа нет" in problems[0]
     count, problems = citation_problems(_notebook("потери 1<!-- out: nowhere -->", "1\n"))
     assert "такой ячейки кода выше нет" in problems[0]
+    # русская запись: запятая и знак минуса; знак учитывается
+    russian = _notebook(
+        "PSNR 21,5<!-- out: src -->, утечка −0,19<!-- out: src -->", "21.52 -0.19\n"
+    )
+    assert citation_problems(russian) == (2, [])
+    count, problems = citation_problems(_notebook("утечка −0,19<!-- out: src -->", "0.19\n"))
+    assert count == 1 and "такого числа нет" in problems[0]

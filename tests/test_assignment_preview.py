@@ -1,0 +1,63 @@
+"""tools/assignment_preview.py: «Что должно получиться» берёт рисунки из выполненного эталона."""
+
+import sys
+
+import nbformat
+import pytest
+
+from course_utils.config import REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT / "tools"))
+import assignment_preview  # noqa: E402
+
+
+def _figure_cell(outputs):
+    cell = nbformat.v4.new_code_cell("morph_figure = ...")
+    cell.metadata["nbgrader"] = {"grade_id": "figure_solution", "solution": True}
+    cell.outputs = [nbformat.v4.new_output("display_data", data=data) for data in outputs]
+    return cell
+
+
+def _source():
+    preview = nbformat.v4.new_markdown_cell("![](attachment:strip.png) ![](attachment:m.gif)")
+    preview.attachments = {"strip.png": {"image/png": "OLD-PNG"}, "m.gif": {"image/gif": "OLD-GIF"}}
+    return nbformat.v4.new_notebook(cells=[preview, nbformat.v4.new_code_cell("x = 1")])
+
+
+def test_attachments_are_replaced_by_the_figure_outputs_of_the_same_type():
+    executed = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("print(1)"),
+            _figure_cell(
+                [{"image/png": "NEW-PNG", "text/plain": "<Figure>"}, {"image/gif": "NEW-GIF"}]
+            ),
+        ]
+    )
+    source = _source()
+    assert sorted(assignment_preview.refresh(executed, source)) == ["m.gif", "strip.png"]
+    assert source.cells[0].attachments == {
+        "strip.png": {"image/png": "NEW-PNG"},
+        "m.gif": {"image/gif": "NEW-GIF"},
+    }
+
+
+def test_a_missing_output_type_stops_without_touching_the_source():
+    executed = nbformat.v4.new_notebook(cells=[_figure_cell([{"image/png": "NEW-PNG"}])])
+    source = _source()
+    with pytest.raises(SystemExit, match="image/gif"):
+        assignment_preview.refresh(executed, source)
+    # вложения проверяются по одному: файл на диск пишет только main() после успеха
+    assert source.cells[0].attachments["m.gif"] == {"image/gif": "OLD-GIF"}
+
+
+def test_the_committed_preview_matches_the_committed_reference_run():
+    """Картинки раздела «Что должно получиться» — из того же прогона, что выходы эталона."""
+    from course_utils import manifest
+
+    for assignment in manifest.load(REPO_ROOT).assignments:
+        nb = nbformat.read(REPO_ROOT / assignment.source, as_version=4)
+        expected = nbformat.read(REPO_ROOT / assignment.source, as_version=4)
+        assignment_preview.refresh(nb, expected)
+        preview = next(cell for cell in nb.cells if cell.get("attachments"))
+        fresh = next(cell for cell in expected.cells if cell.get("attachments"))
+        assert preview.attachments == fresh.attachments, assignment.name
