@@ -52,6 +52,8 @@ def test_report_reuses_part_results_and_names_what_was_not_run(tmp_path, monkeyp
     assert "| PSNR реконструкций, дБ | 21.5 |" in report
     # утечка считается только по измеримым атрибутам: Young (AUC 0.5) не в счёт
     assert "| Smiling | 0.990 | 0.10 | 0.50 | 0.90 | растёт | — +0.00 |" in report
+    # откуда взяты готовые числа, отчёт говорит сам
+    assert "* fashion: `fashion.json`\n* faces: `faces.json`" in report
     saved = json.loads((tmp_path / "docs" / "quality.json").read_text(encoding="utf-8"))
     assert saved["faces"]["active_dims"] == 37 and "cifar" not in saved
 

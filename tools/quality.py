@@ -138,6 +138,10 @@ def _markdown(results):
             )
         if "minutes" in faces:
             lines += ["", f"Весь ноутбук: {faces['minutes']} мин."]
+    reused = {name: part["reused_from"] for name, part in results.items() if "reused_from" in part}
+    if reused:
+        lines += ["", "Числа взяты из уже выполненных прогонов (`--reuse`):", ""]
+        lines += [f"* {name}: `{path}`" for name, path in reused.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -158,6 +162,9 @@ def main(argv=None):
     for name in [p for p in args.parts.split(",") if p]:
         if name in reuse:
             results[name] = json.loads(Path(reuse[name]).read_text(encoding="utf-8"))
+            path = Path(reuse[name]).resolve()
+            shown = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
+            results[name]["reused_from"] = shown
             continue
         print(f"== {name}: {PARTS[name][0].name}", flush=True)
         results[name] = run_part(name, args.timeout)
