@@ -1,5 +1,6 @@
 """tools/assignment_preview.py: «Что должно получиться» берёт рисунки из выполненного эталона."""
 
+import copy
 import sys
 
 import nbformat
@@ -46,8 +47,7 @@ def test_a_missing_output_type_stops_without_touching_the_source():
     source = _source()
     with pytest.raises(SystemExit, match="image/gif"):
         assignment_preview.refresh(executed, source)
-    # вложения проверяются по одному: файл на диск пишет только main() после успеха
-    assert source.cells[0].attachments["m.gif"] == {"image/gif": "OLD-GIF"}
+    assert source.cells[0].attachments == _source().cells[0].attachments
 
 
 def test_the_committed_preview_matches_the_committed_reference_run():
@@ -56,8 +56,15 @@ def test_the_committed_preview_matches_the_committed_reference_run():
 
     for assignment in manifest.load(REPO_ROOT).assignments:
         nb = nbformat.read(REPO_ROOT / assignment.source, as_version=4)
-        expected = nbformat.read(REPO_ROOT / assignment.source, as_version=4)
+        expected = copy.deepcopy(nb)
         assignment_preview.refresh(nb, expected)
         preview = next(cell for cell in nb.cells if cell.get("attachments"))
         fresh = next(cell for cell in expected.cells if cell.get("attachments"))
         assert preview.attachments == fresh.attachments, assignment.name
+
+
+def test_an_executed_notebook_of_no_assignment_is_refused(tmp_path):
+    executed = tmp_path / "not_an_assignment.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[_figure_cell([])]), executed)
+    with pytest.raises(SystemExit, match="нет задания с ноутбуком not_an_assignment.ipynb"):
+        assignment_preview.main([str(executed)])

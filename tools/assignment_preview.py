@@ -7,7 +7,7 @@
 ``image/gif``) из ячейки рисунка (``grade_id`` ``figure_solution``) выполненного ноутбука.
 
 Запуск: ``python tools/assignment_preview.py ВЫПОЛНЕННЫЙ.ipynb [ЭТАЛОН.ipynb]`` — по
-умолчанию эталон берётся из course.toml (задание на CIFAR-10); затем ``make release``.
+умолчанию эталон — задание из course.toml с тем же именем файла; затем ``make release``.
 """
 
 from __future__ import annotations
@@ -43,14 +43,15 @@ def refresh(executed: nbformat.NotebookNode, source: nbformat.NotebookNode) -> l
     preview = next((cell for cell in source.cells if cell.get("attachments")), None)
     if preview is None:
         raise SystemExit("В эталоне нет ячейки с вложениями («Что должно получиться»).")
-    replaced = []
+    # Сначала проверяем все вложения: при ошибке эталон не меняется даже в памяти.
     for name, bundle in preview.attachments.items():
         for mime in bundle:
             if mime not in outputs:
                 raise SystemExit(f"Ячейка {FIGURE_CELL!r} не выдала {mime} для вложения {name}.")
+    for bundle in preview.attachments.values():
+        for mime in bundle:
             bundle[mime] = outputs[mime]
-            replaced.append(name)
-    return replaced
+    return list(preview.attachments)
 
 
 def main(argv=None):
@@ -58,9 +59,17 @@ def main(argv=None):
     parser.add_argument("executed", type=Path, help="выполненный эталон")
     parser.add_argument("source", type=Path, nargs="?", help="эталон, который обновить")
     args = parser.parse_args(argv)
-    source_path = args.source or ROOT / next(
-        a.source for a in manifest.load(ROOT).assignments if "cifar10" in a.datasets
+    # По умолчанию — эталон задания из course.toml с тем же именем файла, что у выполненного.
+    source_path = args.source or next(
+        (
+            ROOT / a.source
+            for a in manifest.load(ROOT).assignments
+            if Path(a.source).name == args.executed.name
+        ),
+        None,
     )
+    if source_path is None:
+        raise SystemExit(f"В course.toml нет задания с ноутбуком {args.executed.name}.")
     executed = nbformat.read(args.executed, as_version=4)
     source = nbformat.read(source_path, as_version=4)
     replaced = refresh(executed, source)

@@ -161,8 +161,8 @@ def main(argv=None):
     results = {}
     for name in [p for p in args.parts.split(",") if p]:
         if name in reuse:
-            results[name] = json.loads(Path(reuse[name]).read_text(encoding="utf-8"))
             path = Path(reuse[name]).resolve()
+            results[name] = json.loads(path.read_text(encoding="utf-8"))
             shown = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
             results[name]["reused_from"] = shown
             continue
