@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # Ноутбуки и задания перечислены в course.toml; Makefile спрашивает о них у его читателя.
 MANIFEST = $(BIN)/python -m course_utils.manifest --root $(CURDIR)
 
-.PHONY: setup backends run lab test lint unit unit-backends nbval test-browser \
+.PHONY: setup backends run lab test system-deps lint unit unit-backends nbval test-browser \
         test-backends test-oldest release grade regrade sample-data bench quality clean set-repo
 
 # --- Установка ---------------------------------------------------------------------------
@@ -42,9 +42,15 @@ lab: setup
 
 # --- Проверки ----------------------------------------------------------------------------
 
-# Все проверки; бэкенды ставятся до модульных тестов, чтобы тесты переноса моделей
-# между бэкендами и обучения на двух устройствах не пропускались.
-test: lint backends unit unit-backends nbval test-browser
+# Все проверки. Сначала — системные пакеты (bubblewrap для песочницы, Chromium для браузера):
+# недостающие ставятся, а если нельзя — остановка до любого теста с командой, что выполнить.
+# Бэкенды ставятся до модульных тестов, чтобы тесты переноса моделей между бэкендами и
+# обучения на двух устройствах не пропускались.
+test: system-deps
+	$(MAKE) lint backends unit unit-backends nbval test-browser
+
+system-deps:
+	@bash tools/system_deps.sh
 
 # ruff (правила и единое оформление: `ruff format` исправляет), затем поиск повторяющегося
 # кода в пакете (одно место для каждой идеи).
@@ -74,7 +80,7 @@ nbval: setup
 	paths=$$($(MANIFEST) run-list) && $(NBVAL) $$paths
 
 # Курс глазами студента: каждый ноутбук в JupyterLab в headless Chromium (tests/browser).
-# Нужны Chromium (apt-get install chromium) и playwright из .[dev]; без них тесты пропускаются.
+# Нужны Chromium и playwright из .[dev] (`make test` ставит Chromium сам); без них тесты пропускаются.
 test-browser: setup
 	$(PYTEST) tests/browser
 
