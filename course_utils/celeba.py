@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from course_utils import config
+from course_utils import config, generated_faces
+from course_utils.celeba_layout import CELEBA_ATTRIBUTES, CSV_NAME, IMAGE_EXTENSIONS, image_files
 
 __all__ = [
     "CELEBA_ATTRIBUTES",
@@ -38,53 +39,7 @@ __all__ = [
     "load_celeba_arrays",
 ]
 
-#: 40 атрибутов CelebA в порядке столбцов ``list_attr_celeba.csv``.
-CELEBA_ATTRIBUTES = (
-    "5_o_Clock_Shadow",
-    "Arched_Eyebrows",
-    "Attractive",
-    "Bags_Under_Eyes",
-    "Bald",
-    "Bangs",
-    "Big_Lips",
-    "Big_Nose",
-    "Black_Hair",
-    "Blond_Hair",
-    "Blurry",
-    "Brown_Hair",
-    "Bushy_Eyebrows",
-    "Chubby",
-    "Double_Chin",
-    "Eyeglasses",
-    "Goatee",
-    "Gray_Hair",
-    "Heavy_Makeup",
-    "High_Cheekbones",
-    "Male",
-    "Mouth_Slightly_Open",
-    "Mustache",
-    "Narrow_Eyes",
-    "No_Beard",
-    "Oval_Face",
-    "Pale_Skin",
-    "Pointy_Nose",
-    "Receding_Hairline",
-    "Rosy_Cheeks",
-    "Sideburns",
-    "Smiling",
-    "Straight_Hair",
-    "Wavy_Hair",
-    "Wearing_Earrings",
-    "Wearing_Hat",
-    "Wearing_Lipstick",
-    "Wearing_Necklace",
-    "Wearing_Necktie",
-    "Young",
-)
-
-CSV_NAME = "list_attr_celeba.csv"
 KAGGLE_DATASET = "jessicali9530/celeba-dataset"
-_IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 
 
 # --- Где лежат данные --------------------------------------------------------------
@@ -115,8 +70,6 @@ def celeba_dir(data_dir=None) -> Path:
     если ``kagglehub`` нет или загрузка не удалась, печатается, что случилось и как это
     исправить, и берётся сгенерированный набор.
     """
-    from course_utils.generated_faces import generate_celeba_sample
-
     if data_dir is None:
         data_dir = os.environ.get("CELEBA_DIR") or None
     if data_dir is None:
@@ -124,7 +77,7 @@ def celeba_dir(data_dir=None) -> Path:
         if local is not None:
             data_dir = local / "celeba-dataset"
         elif config.use_sample_data():
-            return generate_celeba_sample()
+            return generated_faces.generate_celeba_sample()
         else:
             downloaded, problem = _download_with_kagglehub()
             if downloaded is not None:
@@ -134,7 +87,7 @@ def celeba_dir(data_dir=None) -> Path:
                 "лица). " + _how_to_get_data(),
                 stacklevel=2,
             )
-            return generate_celeba_sample()
+            return generated_faces.generate_celeba_sample()
     path = Path(data_dir).expanduser()
     if not path.is_dir():
         raise FileNotFoundError(f"Папки с CelebA нет: {path}. " + _how_to_get_data())
@@ -162,24 +115,13 @@ def celeba_image_dir(data_dir=None) -> Path:
     root = celeba_dir(data_dir)
     for candidate in (root / "img_align_celeba" / "img_align_celeba", root / "img_align_celeba"):
         if candidate.is_dir() and any(
-            f.name.lower().endswith(_IMAGE_EXTENSIONS) for f in os.scandir(candidate)
+            f.name.lower().endswith(IMAGE_EXTENSIONS) for f in os.scandir(candidate)
         ):
             return candidate
     raise FileNotFoundError(
         f"В {root} нет изображений: ожидалась папка img_align_celeba/img_align_celeba "
         "с файлами 000001.jpg и далее. " + _how_to_get_data()
     )
-
-
-def image_files(image_dir) -> list[str]:
-    """Пути файлов относительно ``image_dir`` в том порядке, в каком их перечисляет
-    ``image_dataset_from_directory`` (``os.walk``, папки и имена по алфавиту)."""
-    names = []
-    for root, _, files in sorted(os.walk(image_dir), key=lambda item: item[0]):
-        for name in sorted(files):
-            if name.lower().endswith(_IMAGE_EXTENSIONS):
-                names.append(os.path.relpath(os.path.join(root, name), image_dir))
-    return names
 
 
 def read_attributes(data_dir=None):

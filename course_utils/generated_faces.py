@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from course_utils import config
-from course_utils.celeba import CELEBA_ATTRIBUTES, CSV_NAME, image_files
+from course_utils.celeba_layout import CELEBA_ATTRIBUTES, CSV_NAME, image_files
 
 __all__ = ["RENDERED_ATTRIBUTES", "SAMPLE_SIZE", "generate_celeba_sample", "is_generated"]
 
