@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 try:
@@ -52,6 +53,14 @@ class Assignment:
     kernel: str  #: ядро Jupyter, в котором nbgrader выполняет работы
     datasets: tuple[str, ...]
     backends: tuple[str, ...]
+    #: Срок сдачи (дата и время с часовым поясом) или None — без срока.
+    deadline: datetime | None = None
+    #: Что с работой после срока (course_utils/grading/late.py): ``penalty`` — минус
+    #: ``late_penalty_per_day`` % баллов за каждые начатые сутки, не больше
+    #: ``late_penalty_max`` %; ``reject`` — после срока не принимается (0 баллов).
+    late_policy: str = "penalty"
+    late_penalty_per_day: float = 0.0
+    late_penalty_max: float = 100.0
 
     @property
     def notebook(self) -> str:
@@ -122,6 +131,7 @@ class Course:
                 )
             if Path(a.student_version).parent.as_posix() != NOTEBOOKS_DIR:
                 found.append(f"{a.name}: student_version должен лежать в {NOTEBOOKS_DIR}/")
+            found += _late_problems(a)
         for entry in [*self.notebooks, *self.assignments]:
             label = getattr(entry, "path", None) or entry.name
             for name in entry.datasets:
@@ -131,6 +141,29 @@ class Course:
                 if backend not in BACKENDS:
                     found.append(f"{label}: неизвестный бэкенд {backend!r} (есть {BACKENDS})")
         return found
+
+
+#: Допустимые значения ``late_policy``.
+LATE_POLICIES = ("penalty", "reject")
+
+
+def _late_problems(a: Assignment) -> list[str]:
+    """Ошибки в сроке и правилах опоздания задания (пустой список, если их нет)."""
+    found = []
+    if a.deadline is not None and (
+        not isinstance(a.deadline, datetime) or a.deadline.utcoffset() is None
+    ):
+        found.append(
+            f"{a.name}: deadline должен быть датой и временем с часовым поясом, "
+            "например deadline = 2027-05-31T23:59:00+03:00"
+        )
+    if a.late_policy not in LATE_POLICIES:
+        found.append(f"{a.name}: late_policy {a.late_policy!r}, допустимо: {LATE_POLICIES}")
+    for key in ("late_penalty_per_day", "late_penalty_max"):
+        value = getattr(a, key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+            found.append(f"{a.name}: {key} — число процентов от 0 до 100, а не {value!r}")
+    return found
 
 
 def load(root: Path | str = REPO_ROOT) -> Course:
@@ -157,6 +190,10 @@ def load(root: Path | str = REPO_ROOT) -> Course:
             kernel=entry["kernel"],
             datasets=tuple(entry.get("datasets", ())),
             backends=tuple(entry.get("backends", BACKENDS)),
+            deadline=entry.get("deadline"),
+            late_policy=entry.get("late_policy", "penalty"),
+            late_penalty_per_day=entry.get("late_penalty_per_day", 0.0),
+            late_penalty_max=entry.get("late_penalty_max", 100.0),
         )
         for entry in data.get("assignments", ())
     )

@@ -184,3 +184,37 @@ def test_a_new_notebook_and_assignment_need_only_a_manifest_entry(course_copy):
         not in _cli(course_copy, "run-list", "--backend", "jax").stdout
     )
     assert _cli(course_copy, "assignments").stdout.split()[-1] == "throwaway"
+
+
+def _with_assignment_keys(tmp_path: Path, keys: str) -> Path:
+    root = _copy_course(tmp_path)
+    text = (root / "course.toml").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line.startswith(("deadline", "late_")):
+            text = text.replace(line + "\n", "")
+    text = text.replace('kernel = "vae-course"\n', f'kernel = "vae-course"\n{keys}\n', 1)
+    (root / "course.toml").write_text(text, encoding="utf-8")
+    return root
+
+
+def test_deadline_and_late_policy_are_read_from_the_manifest():
+    (assignment,) = manifest.load().assignments
+    assert assignment.deadline is not None and assignment.deadline.utcoffset() is not None
+    assert assignment.late_policy in manifest.LATE_POLICIES
+
+
+def test_guard_reports_a_bad_deadline_or_late_policy(tmp_path):
+    root = _with_assignment_keys(
+        tmp_path,
+        'deadline = 2027-05-31T23:59:00\nlate_policy = "maybe"\nlate_penalty_per_day = 150',
+    )
+    problems = "\n".join(manifest.load(root).problems())
+    assert "deadline должен быть датой и временем с часовым поясом" in problems
+    assert "late_policy 'maybe'" in problems
+    assert "late_penalty_per_day — число процентов от 0 до 100, а не 150" in problems
+
+
+def test_an_assignment_without_deadline_is_valid(tmp_path):
+    root = _with_assignment_keys(tmp_path, "")
+    (assignment,) = manifest.load(root).assignments
+    assert assignment.deadline is None and manifest.load(root).problems() == []
