@@ -135,9 +135,16 @@ def load_result(settings: GradingSettings, student: str) -> tuple[SubmissionResu
 
 
 def save_result(settings: GradingSettings, result: SubmissionResult) -> None:
+    from course_utils.grading import provenance
+
     path = result_file(settings, result.student)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"result": result.to_json(), "source_sha256": notebook_hash(settings.source)}
+    payload = {
+        "result": result.to_json(),
+        "source_sha256": notebook_hash(settings.source),
+        # Версия проверяющего, настройки, время, песочница: оценку можно воспроизвести.
+        "provenance": provenance.record(settings, result),
+    }
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
