@@ -143,6 +143,26 @@ regrade: setup
 	  $(GRADING) --assignment $$a $(if $(STUDENT),--student $(STUDENT),--all); \
 	done
 
+# Семестр (grading/README.md, «Семестр: команда за командой»):
+# collect FROM=<архив .zip из Moodle/Canvas или папка> [ASSIGNMENT=имя] — работы в
+#   grading/submitted/ (список группы — grading/roster.csv), итог сбора в терминале;
+# similarity — отчёт о похожих решениях grading/similarity/<задание>.html (оценок не меняет);
+# export LMS=moodle|canvas — оценки со штрафом за опоздание и архив отзывов в grading/export/<lms>/.
+.PHONY: collect similarity export
+collect: setup
+	@test -n "$(FROM)" || { echo "Укажите, откуда брать работы: make collect FROM=<архив.zip или папка>."; exit 2; }
+	$(BIN)/python -m course_utils.grading.collect $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) "$(FROM)"
+
+similarity: setup
+	@set -e; for a in $(ASSIGNMENTS); do $(BIN)/python -m course_utils.grading.similarity --assignment $$a; done
+
+export: setup
+	@test -n "$(LMS)" || { echo "Укажите LMS: make export LMS=moodle или make export LMS=canvas."; exit 2; }
+	@set -e; for a in $(ASSIGNMENTS); do \
+	  $(BIN)/python -m course_utils.grading.export --assignment $$a --lms "$(LMS)" \
+	    $(if $(CANVAS_ASSIGNMENT_ID),--canvas-assignment-id "$(CANVAS_ASSIGNMENT_ID)"); \
+	done
+
 # --- Встроенные данные ---------------------------------------------------------------------
 # data/ заново из официальных файлов (SAMPLE_SOURCE — папка в раскладке COURSE_DATA=<папка>);
 # результат совпадает байт в байт с контрольными суммами реестра course_utils/data.py.
