@@ -471,10 +471,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--roster", type=Path, default=None, help="список группы (roster.csv)")
     args = parser.parse_args(argv)
     course = manifest.load()
-    assignment = course.assignment(args.assignment) if args.assignment else course.assignments[0]
     try:
+        assignment = (
+            course.assignment(args.assignment) if args.assignment else course.assignments[0]
+        )
         report = collect(args.source, args.course_dir, assignment, args.roster)
-    except CollectError as exc:
+    except (CollectError, KeyError) as exc:
         print(f"Сбор не выполнен: {exc}", file=sys.stderr)
         return 2
     print(report.text())

@@ -234,3 +234,4 @@ def test_command_line_reports_a_missing_source_in_russian(tmp_path):
     )  # fmt: skip
     assert result.returncode == 2
     assert "Сбор не выполнен" in result.stderr and "FROM=" in result.stderr
+    assert collect.main([str(tmp_path), "--assignment", "nope", "--course-dir", str(tmp_path)]) == 2

@@ -205,6 +205,8 @@ def test_canvas_late_marker_disagreeing_with_the_time_is_listed(tmp_path):
     assert "расходятся" in dict(result.problems)["s1"]
 
 
-def test_unknown_lms_is_a_clear_error(moodle):
+def test_unknown_lms_is_a_clear_error(moodle, capsys):
     with pytest.raises(ValueError, match="допустимо moodle или canvas"):
         export.export(moodle, "blackboard")
+    assert export.main(["--lms", "blackboard", "--course-dir", str(moodle.course_dir)]) == 2
+    assert "Выгрузка не выполнена" in capsys.readouterr().err
