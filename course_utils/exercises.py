@@ -1,10 +1,11 @@
 """Самопроверка упражнений в конце ноутбуков 01 и 02.
 
-Каждая функция ``check_...`` принимает ответ студента и:
+Каждая функция ``check_...`` принимает ответ студента, ничего не возвращает (в ноутбуке
+под ячейкой не появляется лишнего ``Out``) и:
 
-* печатает «Верно» и возвращает ``True``, если ответ правильный (в любой разумной записи:
+* печатает «Верно!», если ответ правильный (в любой разумной записи:
   число, строка «50 240», дробь; ``keras.ops`` или numpy; класс или его экземпляр);
-* печатает «Ответа пока нет» и возвращает ``False``, если упражнение ещё не начато
+* печатает «Ответа пока нет», если упражнение ещё не начато
   (ответ ``None`` или заготовка не изменена) — так «Run All» проходит до конца;
 * поднимает :class:`ExerciseError` (наследник ``AssertionError``) с объяснением, что не
   так, если ответ неверный.
@@ -43,14 +44,12 @@ def _fail(message: str):
     raise ExerciseError(message)
 
 
-def _not_started(what: str) -> bool:
+def _not_started(what: str) -> None:
     print(f"Ответа пока нет: {what}")
-    return False
 
 
-def _correct(message: str) -> bool:
+def _correct(message: str) -> None:
     print(f"Верно! {message}")
-    return True
 
 
 def _to_number(answer) -> float:
@@ -85,14 +84,14 @@ def _layer_class(answer):
     return answer if isinstance(answer, type) else type(answer)
 
 
-def _overrides(cls, base, method: str) -> bool:
+def _overrides(cls, base, method: str) -> None:
     return getattr(cls, method, None) is not getattr(base, method, None)
 
 
 # --- Ноутбук 01 --------------------------------------------------------------------
 
 
-def check_dense_params(answer) -> bool:
+def check_dense_params(answer) -> None:
     """Упражнение 01.1: сколько параметров у ``Dense(64)`` на входе из 784 чисел."""
     if answer is None:
         return _not_started(
@@ -109,7 +108,7 @@ def check_dense_params(answer) -> bool:
     _fail(f"{value:g} — не то. Матрица весов 784×64 плюс вектор смещений длины 64.")
 
 
-def check_scale_shift(answer) -> bool:
+def check_scale_shift(answer) -> None:
     """Упражнение 01.2: слой ``ScaleShift`` — ``x * gamma + beta`` с весами из ``build``.
 
     ``gamma`` инициализируется единицами, ``beta`` — нулями, по одному числу на признак
@@ -158,7 +157,7 @@ def check_scale_shift(answer) -> bool:
     return _correct("ScaleShift создаёт веса по размеру входа и считает x·gamma + beta.")
 
 
-def check_clip_layer(answer) -> bool:
+def check_clip_layer(answer) -> None:
     """Упражнение 01.3: слой ``Clip(low, high)`` сохраняется в ``.keras`` и загружается.
 
     Проверяется: обрезка значений, ``get_config`` с ``low`` и ``high`` (любым способом
@@ -202,7 +201,7 @@ def check_clip_layer(answer) -> bool:
     return _correct("Clip обрезает значения, и модель с ним сохраняется и загружается.")
 
 
-def check_tiny_net(answer) -> bool:
+def check_tiny_net(answer) -> None:
     """Упражнение 01.4: модель-наследник ``TinyNet`` = ``Dense(32, relu)`` → ``Dense(10, softmax)``.
 
     Принимается класс (создаётся без аргументов) или уже созданная модель.
@@ -242,7 +241,7 @@ def _kl_reference(mean, log_var):
     return -0.5 * np.sum(1 + log_var - mean**2 - np.exp(log_var), axis=1)
 
 
-def check_kl_divergence(answer) -> bool:
+def check_kl_divergence(answer) -> None:
     """Упражнение 02.1: ``kl(z_mean, z_log_var)`` — KL для каждого изображения, форма ``(n,)``.
 
     Функция может быть написана на ``keras.ops`` или numpy; ответ формы ``(n, 1)`` тоже
@@ -278,7 +277,7 @@ def check_kl_divergence(answer) -> bool:
     _fail("Значения не совпадают с KL-дивергенцией: сверьтесь с формулой в разделе о потерях.")
 
 
-def check_sampling(answer) -> bool:
+def check_sampling(answer) -> None:
     """Упражнение 02.2: ``sample(z_mean, z_log_var, epsilon)`` — трюк с перепараметризацией."""
     if answer is None:
         return _not_started("напишите функцию sample(z_mean, z_log_var, epsilon).")
@@ -301,7 +300,7 @@ def check_sampling(answer) -> bool:
     _fail("z должно быть z_mean + exp(0.5 * z_log_var) * epsilon.")
 
 
-def check_beta_kl(answer) -> bool:
+def check_beta_kl(answer) -> None:
     """Упражнение 02.3: чему равно β_KL = P/β при β = 2048 и P = 1024 (ответ 0,5)."""
     if answer is None:
         return _not_started("запишите в answer число β_KL.")
@@ -316,7 +315,7 @@ def check_beta_kl(answer) -> bool:
     _fail(f"{value:g} — не то: перепишите βR + KL как (β/P)·(P·R + (P/β)·KL).")
 
 
-def check_grid_points(answer, n: int = 5) -> bool:
+def check_grid_points(answer, n: int = 5) -> None:
     """Упражнение 02.4: ``grid_points(n)`` — ``n²`` точек сетки в скрытом пространстве.
 
     Точки — центры клеток ``(k + 0.5)/n``, переведённые ``norm.ppf``, во всех парах

@@ -34,25 +34,36 @@ def test_reference_answers_pass_their_checks(capsys):
 # --- ответа пока нет: печать, без исключения ------------------------------------------
 
 
+def correct(check, answer, capsys):
+    """Проверка прошла: без исключения и с «Верно!» в выводе."""
+    check(answer)
+    return "Верно!" in capsys.readouterr().out
+
+
+def not_started(check, answer, capsys):
+    """Ответа нет: без исключения, с напоминанием в выводе."""
+    check(answer)
+    return "Ответа пока нет" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("name", [n for n in exercises.__all__ if n.startswith("check_")])
 def test_missing_answer_is_not_an_error(name, capsys):
-    assert getattr(exercises, name)(None) is False
-    assert "Ответа пока нет" in capsys.readouterr().out
+    assert not_started(getattr(exercises, name), None, capsys)
 
 
-def test_untouched_templates_are_not_errors():
+def test_untouched_templates_are_not_errors(capsys):
     class ScaleShift(layers.Layer):
         pass
 
     class TinyNet(keras.Model):
         pass
 
-    assert exercises.check_scale_shift(ScaleShift) is False
-    assert exercises.check_clip_layer(ScaleShift) is False
-    assert exercises.check_tiny_net(TinyNet) is False
-    assert exercises.check_kl_divergence(lambda m, v: None) is False
-    assert exercises.check_sampling(lambda m, v, e: None) is False
-    assert exercises.check_grid_points(lambda n: None) is False
+    assert not_started(exercises.check_scale_shift, ScaleShift, capsys)
+    assert not_started(exercises.check_clip_layer, ScaleShift, capsys)
+    assert not_started(exercises.check_tiny_net, TinyNet, capsys)
+    assert not_started(exercises.check_kl_divergence, lambda m, v: None, capsys)
+    assert not_started(exercises.check_sampling, lambda m, v, e: None, capsys)
+    assert not_started(exercises.check_grid_points, lambda n: None, capsys)
 
 
 # --- 01.1 ----------------------------------------------------------------------------
@@ -61,8 +72,8 @@ def test_untouched_templates_are_not_errors():
 @pytest.mark.parametrize(
     "answer", [50240, 784 * 64 + 64, np.int64(50240), 50240.0, "50 240", "50\u00a0240"]
 )
-def test_dense_params_accepts(answer):
-    assert exercises.check_dense_params(answer) is True
+def test_dense_params_accepts(answer, capsys):
+    assert correct(exercises.check_dense_params, answer, capsys)
 
 
 @pytest.mark.parametrize(
@@ -96,9 +107,9 @@ class ScaleShiftRow(layers.Layer):  # веса-строки (1, d) и имена
 
 
 @pytest.mark.parametrize("cls", [ScaleShiftOps, ScaleShiftRow])
-def test_scale_shift_accepts_both_styles(cls):
-    assert exercises.check_scale_shift(cls) is True
-    assert exercises.check_scale_shift(cls()) is True
+def test_scale_shift_accepts_both_styles(cls, capsys):
+    assert correct(exercises.check_scale_shift, cls, capsys)
+    assert correct(exercises.check_scale_shift, cls(), capsys)
 
 
 class WeightsInInit(layers.Layer):
@@ -151,8 +162,8 @@ class ClipUpdate(layers.Layer):  # get_config через update, обрезка 
         return config
 
 
-def test_clip_accepts_another_style():
-    assert exercises.check_clip_layer(ClipUpdate) is True
+def test_clip_accepts_another_style(capsys):
+    assert correct(exercises.check_clip_layer, ClipUpdate, capsys)
 
 
 class ClipNotRegistered(layers.Layer):
@@ -184,15 +195,15 @@ def test_clip_rejects(cls, says):
 # --- 01.4 ----------------------------------------------------------------------------
 
 
-def test_tiny_net_accepts_an_instance_and_a_functional_model():
+def test_tiny_net_accepts_an_instance_and_a_functional_model(capsys):
     inputs = keras.Input(shape=(784,))
     hidden = layers.Dense(32, activation="relu")(inputs)
     functional = keras.Model(inputs, layers.Dense(10, activation="softmax")(hidden))
-    assert exercises.check_tiny_net(functional) is True
+    assert correct(exercises.check_tiny_net, functional, capsys)
     sequential = keras.Sequential(
         [layers.Dense(32, activation="relu"), layers.Dense(10, activation="softmax")]
     )
-    assert exercises.check_tiny_net(sequential) is True
+    assert correct(exercises.check_tiny_net, sequential, capsys)
 
 
 @pytest.mark.parametrize(
@@ -223,8 +234,8 @@ def kl_ops(mean, log_var):
 
 
 @pytest.mark.parametrize("fn", [kl_numpy, kl_ops])
-def test_kl_accepts_numpy_and_ops(fn):
-    assert exercises.check_kl_divergence(fn) is True
+def test_kl_accepts_numpy_and_ops(fn, capsys):
+    assert correct(exercises.check_kl_divergence, fn, capsys)
 
 
 @pytest.mark.parametrize(
@@ -253,8 +264,8 @@ def test_kl_rejects(fn, says):
         lambda m, v, e: ops.add(m, ops.multiply(ops.exp(v / 2), e)),
     ],
 )
-def test_sampling_accepts(fn):
-    assert exercises.check_sampling(fn) is True
+def test_sampling_accepts(fn, capsys):
+    assert correct(exercises.check_sampling, fn, capsys)
 
 
 @pytest.mark.parametrize(
@@ -276,8 +287,8 @@ def test_sampling_rejects(fn, says):
 @pytest.mark.parametrize(
     "answer", [0.5, 1024 / 2048, "0,5", "1/2", Fraction(1, 2), np.float32(0.5)]
 )
-def test_beta_kl_accepts(answer):
-    assert exercises.check_beta_kl(answer) is True
+def test_beta_kl_accepts(answer, capsys):
+    assert correct(exercises.check_beta_kl, answer, capsys)
 
 
 @pytest.mark.parametrize(
@@ -301,8 +312,8 @@ def grid_loops(n):
 
 
 @pytest.mark.parametrize("fn", [grid_meshgrid, grid_loops])
-def test_grid_accepts(fn):
-    assert exercises.check_grid_points(fn) is True
+def test_grid_accepts(fn, capsys):
+    assert correct(exercises.check_grid_points, fn, capsys)
 
 
 def grid_linspace(n):
