@@ -59,7 +59,7 @@ lint: setup
 	$(BIN)/ruff format --check course_utils tests notebooks grading tools
 	$(BIN)/pylint --disable=all --enable=duplicate-code --score=n course_utils
 
-PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider --durations=15
 
 unit: setup
 	$(PYTEST) tests --ignore=tests/browser
@@ -175,6 +175,8 @@ sample-data: setup
 bench: backends
 	$(BIN)/python tools/bench/run_bench.py
 	$(BIN)/python tools/bench/grading_bench.py  # проверка работ: 1, 2, N исполнителей, стоимость курса
+	# VAE лиц: шагов и минут до качества ноутбука 03 у прежнего и нынешнего рецептов (больше часа)
+	$(BIN)/python tools/bench/faces_time_to_quality.py --json docs/faces_time_to_quality.json
 
 # Качество моделей в полных профилях -> docs/quality.md (+ .json). Долго: на 2 ядрах CPU —
 # больше часа; QUALITY_ARGS="--parts faces" выбирает части (см. tools/quality.py).
