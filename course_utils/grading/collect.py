@@ -348,7 +348,10 @@ def _store(folder: Path, notebook: str, sub: Submission, how: str, data: bytes) 
     versions = folder / "versions"
     versions.mkdir(parents=True, exist_ok=True)
     info_path = folder / INFO_FILE
-    info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
+    except (OSError, ValueError):
+        info = {}  # испорченный collect.json: версии в versions/ остаются, запись начнётся заново
     known = info.get("versions", [])
     sha = hashlib.sha256(data).hexdigest()
     if any(v["sha256"] == sha for v in known):
@@ -364,8 +367,9 @@ def _store(folder: Path, notebook: str, sub: Submission, how: str, data: bytes) 
             kept.write_bytes(old)
         known.append({"file": kept.name, "sha256": old_sha, "submitted_at": None})
     name = f"{moment.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}_{sha[:12]}.ipynb"
-    with open(versions / name, "xb") as f:  # "x": никогда не перезаписывает
-        f.write(data)
+    if not (versions / name).exists():  # имя содержит sha256: тот же файл уже сохранён
+        with open(versions / name, "xb") as f:  # "x": никогда не перезаписывает
+            f.write(data)
     version = {
         "file": name,
         "sha256": sha,
