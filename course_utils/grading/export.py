@@ -232,13 +232,13 @@ def export(settings: GradingSettings, lms: str, canvas_assignment_id: str = "") 
             f"LMS={lms!r}: допустимо {' или '.join(LMS_NAMES)} (make export LMS=moodle)."
         )
     assignment = manifest.load().assignment(settings.assignment)
+    points = evidence.points_from_source(settings.source)
     result = _rows(settings, assignment, lms)
     out = settings.course_dir / "export" / lms
     out.mkdir(parents=True, exist_ok=True)
     result.folder = out
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    grade_ids = list(evidence.points_from_source(settings.source))
-    max_score = sum(evidence.points_from_source(settings.source).values())
+    grade_ids, max_score = list(points), sum(points.values())
     if lms == "moodle":
         _moodle_csv(result, out / "grades.csv", grade_ids, now)
     else:
@@ -276,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides["assignment"] = args.assignment
     try:
         result = export(GradingSettings(**overrides), args.lms.lower(), args.canvas_assignment_id)
-    except (ValueError, KeyError, collect.CollectError) as exc:
+    except (ValueError, KeyError, OSError, collect.CollectError) as exc:
         print(f"Выгрузка не выполнена: {exc}", file=sys.stderr)
         return 2
     print(result.text())
