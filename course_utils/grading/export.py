@@ -156,8 +156,8 @@ def feedback_page(row: Row, settings: GradingSettings, assignment: manifest.Assi
         f"<p>Баллы проверки: {row.result.score:g}. {text(row.lateness.describe())}</p>"
         "<table><tr><th>проверка</th><th>баллы</th><th>что проверено / что исправить</th></tr>"
         f"{checks}</table>"
-        f"<p><small>Проверено {text(trace.get('graded_at', '—'))}; версия проверяющего "
-        f"{text(trace.get('grader_commit', '—'))}; sha256 работы "
+        f"<p><small>Проверено {text(trace.get('graded_at') or '—')}; версия проверяющего "
+        f"{text(trace.get('grader_commit') or '—')}; sha256 работы "
         f"{text(row.result.notebook_sha256)}; состояние {text(row.result.status)}.</small></p>"
     )
     graded = settings.feedback(row.student) / f"{assignment.name}.html"

@@ -1,7 +1,7 @@
 """Работы для семестра: честное решение, написанное независимо от эталона, и почти-копия.
 
 ``independent()`` — все ячейки решений написаны иначе, чем в эталоне (данные — списком
-индексов, модель и обучение — из галереи ``submissions``, пара, трансформация и рисунок —
+индексов, модель — из галереи ``submissions``, обучение, пара, трансформация и рисунок —
 своими словами). ``near_copy(nb)`` — то, что делает списывающий: переименовывает переменные,
 меняет комментарии и переставляет независимые ячейки.
 """
@@ -40,6 +40,12 @@ image_a, image_b = x_test[where_a], x_test[where_b]
 label_a, label_b = int(flat_labels[where_a]), int(flat_labels[where_b])
 """
 
+# Своя ячейка обучения (ModelCheckpoint из галереи не годится: LectureVAE не сохраняется).
+TRAIN = """
+fit_log = vae.fit(x_train[:TRAIN_LIMIT], batch_size=BATCH_SIZE, epochs=EPOCHS, verbose=0)
+history = fit_log
+"""
+
 MORPH = """
 means = encoder.predict(np.stack([image_a, image_b]), verbose=0)[0]
 alphas = np.linspace(0.0, 1.0, 9)
@@ -65,7 +71,7 @@ def independent() -> nbformat.NotebookNode:
         "classes_solution": CLASSES,
         "data_solution": DATA,
         "model_solution": submissions.LECTURE_MODEL,
-        "train_solution": submissions.CHECKPOINT_TRAINING,
+        "train_solution": TRAIN,
         "pair_solution": PAIR,
         "morph_solution": MORPH,
         "figure_solution": FIGURE,
@@ -92,6 +98,20 @@ RENAMES = {
     "titles": "captions",
     "gif_frames": "anim_frames",
     "gif_path": "anim_path",
+    # Имена независимого решения (independent()).
+    "chosen": "wanted_set",
+    "train_rows": "rows_train",
+    "test_rows": "rows_test",
+    "flat_labels": "labels_1d",
+    "where_a": "pos_a",
+    "where_b": "pos_b",
+    "means": "z_means",
+    "line": "segment",
+    "strip": "row_images",
+    "position": "slot",
+    "picture": "img",
+    "axis": "ax_",
+    "fit_log": "train_log",
 }
 
 
