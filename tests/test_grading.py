@@ -17,7 +17,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from course_utils import manifest
 from course_utils.config import REPO_ROOT
-from course_utils.grading import evidence, verify
+from course_utils.grading import evidence, pipeline, verify
 from course_utils.grading.pipeline import GradingSettings
 
 GRADING = REPO_ROOT / "grading"
@@ -70,11 +70,23 @@ def test_rules_table_lists_every_check_with_its_points():
     nb = nbformat.read(SOURCE, as_version=4)
     rules = next(c.source for c in nb.cells if c.get("id") == "rules")
     rows = [line for line in rules.splitlines() if line.startswith("| `")]
-    assert [int(row.rstrip(" |").rsplit("|", 1)[1]) for row in rows] == list(
-        map(int, evidence.points_from_source(SOURCE).values())
+    assert [float(row.rstrip(" |").rsplit("|", 1)[1]) for row in rows] == list(
+        evidence.points_from_source(SOURCE).values()
     )
     assert f"{GradingSettings.cell_timeout // 60} минут на одну ячейку" in rules
-    assert f"{GradingSettings.memory_mb // 1024} ГБ" in rules
+    assert f"памяти — {GradingSettings.memory_mb // 1024} ГБ" in rules
+    assert f"на диске — {GradingSettings.disk_mb // 1024} ГБ" in rules
+    assert f"не больше {pipeline.MAX_CODE_CELLS} ячеек кода" in rules
+
+
+def test_self_check_uses_the_graders_points():
+    """Самопроверка в ноутбуке студента берёт баллы из verify.POINTS: они те же, что в метаданных."""
+    assert verify.POINTS == evidence.points_from_source(SOURCE)
+    nb = nbformat.read(SOURCE, as_version=4)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            assert f'self_check("{grade_id}")' in cell.source
 
 
 def test_student_version_is_fresh(released):

@@ -9,15 +9,13 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import hashlib
-import html
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course_utils.grading import evidence, verify
+from course_utils.grading import evidence, inert, verify
 from course_utils.grading.settings import GradingSettings
 
 #: Состояния работы в grades.csv и их смысл.
@@ -25,6 +23,9 @@ STATUSES = {
     "graded": "проверена",
     "timed_out": "ячейка не уложилась в предел времени и не прервалась",
     "killed_memory": "превышен предел памяти",
+    "killed_disk": "превышен предел места на диске",
+    "evidence_tampered": "вынос результатов подменён (ссылка, канал, не файл или слишком большой файл)",
+    "needs_review": "проверена, но модель не загрузилась в чистом процессе: посмотрите работу",
     "kernel_died": "ядро Jupyter завершилось",
     "unreadable": "файл ноутбука не читается",
     "error": "выполнение оборвалось",
@@ -81,44 +82,51 @@ def read_json(path: Path) -> dict:
 
 
 def _summary_html(result: SubmissionResult) -> str:
+    """Таблица проверок; всё, что пришло из работы (имя, STUDENT_ID, сообщения), — как текст."""
+    text = inert.text
     rows = "".join(
-        f"<tr><td>{html.escape(c.title)}</td><td>{c.points:g} из {c.max_points:g}</td>"
-        f"<td>{html.escape(c.message)}</td></tr>"
+        f"<tr><td>{text(c.title)}</td><td>{c.points:g} из {c.max_points:g}</td>"
+        f"<td>{text(c.message)}</td></tr>"
         for c in result.checks
     )
-    detail = (
-        f"<p>{html.escape(result.detail)}</p>"
-        if result.detail and result.status != "graded"
-        else ""
-    )
+    detail = f"<p>{text(result.detail)}</p>" if result.detail and result.status != "graded" else ""
     return (
         f"<h2>Итог проверки: {result.score:g} из {result.max_score:g}</h2>"
-        f"<p>Студент: {html.escape(result.student)}; STUDENT_ID в работе: "
-        f"{html.escape(result.student_id_typed or '—')}; состояние: {html.escape(STATUSES.get(result.status, result.status))}.</p>"
-        f"{detail}<table border='1' cellpadding='4'><tr><th>проверка</th><th>баллы</th><th>что проверено / что исправить</th></tr>{rows}</table>"
+        f"<p>Студент: {text(result.student)}; STUDENT_ID в работе: "
+        f"{text(result.student_id_typed or '—')}; состояние: "
+        f"{text(STATUSES.get(result.status, result.status))}.</p>{detail}"
+        "<table border='1' cellpadding='4'><tr><th>проверка</th><th>баллы</th>"
+        f"<th>что проверено / что исправить</th></tr>{rows}</table>"
     )
+
+
+#: Стиль отзыва (CSS проверяющего; стили nbconvert не нужны: страница без скриптов).
+_FEEDBACK_STYLE = (
+    "body{font-family:sans-serif;margin:1em;max-width:60em}"
+    "pre{background:#f6f6f6;padding:.5em;overflow-x:auto;white-space:pre-wrap}"
+    "img{max-width:100%}table{border-collapse:collapse}"
+)
 
 
 def write_feedback(result: SubmissionResult, executed, path: Path) -> None:
     """Отзыв: таблица проверок (название, баллы, сообщение) и выполненный ноутбук студента.
 
-    Исходного кода проверок в отзыве нет: только их названия и сообщения.
+    Исходного кода проверок в отзыве нет: только их названия и сообщения. Ноутбук студента
+    (nbconvert, шаблон ``basic`` — только тело, без скриптов) проходит через санитайзер
+    :func:`.inert.clean_html`, а страница запрещает скрипты (:func:`.inert.html_page`):
+    ``<script>``, ``onerror`` и ``javascript:`` из работы не выполняются, картинки видны.
     """
-    summary = _summary_html(result)
     body = ""
     if executed is not None:
         with contextlib.suppress(Exception):
             from nbconvert import HTMLExporter
 
-            body, _ = HTMLExporter().from_notebook_node(executed)
-    if body and "<body" in body:
-        head, _, rest = body.partition("<body")
-        tag_end = rest.index(">") + 1
-        page = f"{head}<body{rest[:tag_end]}<div style='margin:1em'>{summary}</div>{rest[tag_end:]}"
-    else:
-        page = (
-            f"<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>{summary}</body></html>"
-        )
+            body, _ = HTMLExporter(template_name="basic").from_notebook_node(executed)
+    page = inert.html_page(
+        f"Отзыв: {result.student}",
+        f"<div>{_summary_html(result)}</div><hr>{inert.clean_html(body)}",
+        style=_FEEDBACK_STYLE,
+    )
     path.write_text(page, encoding="utf-8")
 
 
@@ -151,6 +159,7 @@ def save_result(settings: GradingSettings, result: SubmissionResult) -> None:
 def write_grades_csv(
     settings: GradingSettings, results: list[SubmissionResult], path: Path
 ) -> None:
+    """``grades.csv``: ячейки из работы (имя, STUDENT_ID, пояснение) — не формулы (:mod:`.inert`)."""
     grade_ids = list(evidence.points_from_source(settings.source))
     columns = [
         "student",
@@ -163,34 +172,34 @@ def write_grades_csv(
         "notebook_sha256",
         "detail",
     ]
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(columns)
-        for r in results:
-            points = {c.grade_id: c.points for c in r.checks}
-            writer.writerow(
-                [
-                    r.student,
-                    r.status,
-                    f"{r.score:g}",
-                    f"{r.max_score:g}",
-                    *(f"{points.get(g, 0):g}" for g in grade_ids),
-                    r.student_id_typed or "",
-                    f"{r.seconds:.1f}",
-                    r.notebook_sha256,
-                    r.detail,
-                ]
-            )
+    rows = []
+    for r in results:
+        points = {c.grade_id: c.points for c in r.checks}
+        rows.append(
+            [
+                r.student,
+                r.status,
+                f"{r.score:g}",
+                f"{r.max_score:g}",
+                *(f"{points.get(g, 0):g}" for g in grade_ids),
+                r.student_id_typed or "",
+                f"{r.seconds:.1f}",
+                r.notebook_sha256,
+                r.detail,
+            ]
+        )
+    inert.write_csv(path, columns, rows)
 
 
 def summary_table(results: list[SubmissionResult]) -> str:
     rows = [("студент", "баллы", "состояние", "STUDENT_ID", "секунд")]
+    # Имя папки и STUDENT_ID — из работы: управляющие символы видны, а не исполняются.
     rows += [
         (
-            r.student,
+            inert.terminal(r.student),
             f"{r.score:g}/{r.max_score:g}",
             r.status,
-            r.student_id_typed or "—",
+            inert.terminal(r.student_id_typed or "—")[:40],
             f"{r.seconds:.0f}",
         )
         for r in results

