@@ -199,7 +199,7 @@ def summary_table(results: list[SubmissionResult]) -> str:
             inert.terminal(r.student),
             f"{r.score:g}/{r.max_score:g}",
             r.status,
-            inert.terminal(r.student_id_typed or "—")[:40],
+            inert.terminal(r.student_id_typed or "—")[:80],
             f"{r.seconds:.0f}",
         )
         for r in results

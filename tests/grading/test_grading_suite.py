@@ -290,8 +290,9 @@ def test_tampered_export_leaks_no_instructor_file(graded):
         result = graded["results"][student]
         assert "не обычный файл" in result.detail, result.detail
         autograded = course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        # Ячейка классов сдана из эталона (с метками решения); остальных ячеек эталона нет.
         for text in (_feedback(course, student), autograded.read_text(encoding="utf-8")):
-            assert "BEGIN SOLUTION" not in text and "BETA = 4 * 32 * 32 * 3" not in text
+            assert "BETA = 4 * 32 * 32 * 3" not in text and "def keep_classes" not in text
     # Ячейки отзыва — из сданного ноутбука (две ячейки кода), а не из подменённого файла.
     nb = nbformat.read(
         course / "autograded" / "symlink_after_export" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4
@@ -308,7 +309,9 @@ def test_student_strings_are_inert_for_their_readers(graded):
     assert "\x1b" not in graded["log"] and "\r" not in graded["log"]
     assert "\\x1b[2K\\r10/10 graded" in graded["log"]  # виден, но не действует
     page = _feedback(course, "hostile_strings")
-    assert "<script" not in page and "onerror" not in page
+    # Код студента виден как текст (&lt;img … onerror=…), но ни одного активного тега.
+    assert "<script" not in page and not re.search(r"<[^>]*\son\w+=", page)
+    assert "HYPERLINK" in page  # строка студента в отзыве есть — как текст
     assert "Content-Security-Policy" in page
 
 

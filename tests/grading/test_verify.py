@@ -125,6 +125,9 @@ def test_vae_needs_sampling_from_its_own_variance(tmp_path):
         ({"total_loss": [3, 2], "reconstruction_loss": [2, 1], "kl_loss": [1, 1]}, "total_loss"),
         ({"my_elbo_loss": [3, 2], "val_my_elbo_loss": [3, 3]}, "my_elbo_loss"),
         ({"reconstruction_loss": [2, 1], "kl_loss": [1, 1]}, None),
+        # Трекеры «как у Шолле»: суммарные потери — elbo, а не единственный *loss.
+        ({"elbo": [3, 2], "kl_loss": [1, 2]}, "elbo"),
+        ({"vae_objective_loss": [3, 2], "kl_loss": [1, 2]}, "vae_objective_loss"),
     ],
 )
 def test_loss_key_under_any_reasonable_name(history, key):
