@@ -307,7 +307,7 @@ def test_student_strings_are_inert_for_their_readers(graded):
     typed = rows["hostile_strings"]["student_id_typed"]
     assert typed.startswith("'=HYPERLINK("), typed  # текст, а не формула
     assert "\x1b" not in graded["log"] and "\r" not in graded["log"]
-    assert "\\x1b[2K\\r10/10 graded" in graded["log"]  # виден, но не действует
+    assert "\\x1b[2K\\x0d10/10 graded" in graded["log"]  # виден, но не действует
     page = _feedback(course, "hostile_strings")
     # Код студента виден как текст (&lt;img … onerror=…), но ни одного активного тега.
     assert "<script" not in page and not re.search(r"<[^>]*\son\w+=", page)

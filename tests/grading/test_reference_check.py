@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from course_utils.config import REPO_ROOT, SAMPLE_DATA_DIR
-from course_utils.grading import pipeline
+from course_utils.grading import evidence, pipeline
 from course_utils.grading.pipeline import GradingSettings, PreflightError, grade_all
 
 from . import submissions
@@ -95,4 +95,7 @@ def test_symlinked_data_under_tmp_is_seen_in_the_sandbox(tmp_path):
     settings = GradingSettings(course_dir=course, course_data=str(tmp_path / "shared"), fast=True)
     result = pipeline.grade_submission(folder, settings)
     got = {c.grade_id: c.points for c in result.checks}
-    assert (got["test_classes"], got["test_data"]) == (2.0, 2.0), result.checks
+    full = evidence.points_from_source(settings.source)
+    assert (got["test_classes"], got["test_data"]) == (full["test_classes"], full["test_data"]), (
+        result.checks
+    )
