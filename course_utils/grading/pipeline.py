@@ -175,24 +175,35 @@ def _evaluate_cleanly(
         (folder / f"{name}.keras").write_bytes(data)
     evidence.write_questions(folder / "questions.npz", settings.course_data, export)
     use_sandbox = settings.sandbox != "none"
-    sandbox.run_sandboxed(
+    _run_sandboxed(
+        settings,
         [
             sys.executable,
             "-m",
             "course_utils.grading.evaluate",
             sandbox.WORK_INSIDE if use_sandbox else str(folder),
         ],
-        work_dir=folder,
+        folder,
+        timeout=max(300, settings.cell_timeout),
+        use_sandbox=use_sandbox,
+    )
+    return evidence.Export(folder / "out")
+
+
+def _run_sandboxed(settings, argv, work_dir, *, timeout, use_sandbox):
+    """Запускает ``argv`` в песочнице с пределами и окружением из ``settings``."""
+    return sandbox.run_sandboxed(
+        argv,
+        work_dir=work_dir,
         hidden=settings.hidden(),
         env=sandbox.sandbox_env(_work_env(settings)),
         course_data=settings.course_data,
         memory_mb=settings.memory_mb,
         max_pids=settings.max_pids,
         disk_mb=settings.disk_mb,
-        timeout=max(300, settings.cell_timeout),
+        timeout=timeout,
         use_sandbox=use_sandbox,
     )
-    return evidence.Export(folder / "out")
 
 
 def grade_submission(submission_dir: Path, settings: GradingSettings) -> SubmissionResult:
@@ -233,15 +244,10 @@ def grade_submission(submission_dir: Path, settings: GradingSettings) -> Submiss
             use_sandbox = settings.sandbox != "none"
             inside = sandbox.WORK_INSIDE if use_sandbox else str(work)
             n_cells = sum(c.cell_type == "code" for c in nb.cells)
-            run = sandbox.run_sandboxed(
+            run = _run_sandboxed(
+                settings,
                 _sandbox_argv(settings, inside),
-                work_dir=work,
-                hidden=settings.hidden(),
-                env=sandbox.sandbox_env(_work_env(settings)),
-                course_data=settings.course_data,
-                memory_mb=settings.memory_mb,
-                max_pids=settings.max_pids,
-                disk_mb=settings.disk_mb,
+                work,
                 # Общий предел: все ячейки по пределу, прерывания, вынос и запуск ядра.
                 timeout=(n_cells + 4) * settings.cell_timeout + 120,
                 use_sandbox=use_sandbox,

@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -207,4 +208,17 @@ def summary_table(results: list[SubmissionResult]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return "\n".join(lines + [""] + action_summary(results))
+
+
+def action_summary(results: list[SubmissionResult]) -> list[str]:
+    """Итог для преподавателя: сколько работ в каждом состоянии и что сделать с каждой
+    непроверенной до конца (состояние, его смысл и что оборвалось)."""
+    counts = Counter(r.status for r in results)
+    lines = ["Итог: " + ", ".join(f"{status} — {n}" for status, n in sorted(counts.items()))]
+    for r in results:
+        if r.status != "graded":
+            reason = STATUSES.get(r.status, r.status)
+            detail = f" ({inert.terminal(r.detail)[:200]})" if r.detail else ""
+            lines.append(f"  посмотрите {inert.terminal(r.student)}: {r.status} — {reason}{detail}")
+    return lines
