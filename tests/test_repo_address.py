@@ -21,6 +21,7 @@ import set_repo  # noqa: E402
 CITED = {
     "zalandoresearch/fashion-mnist": "источник Fashion-MNIST, data/README.md",
     "computationalmodelling/nbval": "nbval, README.md",
+    "blingenf/copydetect": "copydetect (проверка на списывание), grading/README.md",
 }
 ADDRESS = re.compile(set_repo.HOSTS + r"([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)")
 COURSE = set_repo.owner_name(set_repo.current_url())
