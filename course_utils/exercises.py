@@ -252,7 +252,7 @@ def check_kl_divergence(answer) -> None:
     rng = np.random.default_rng(2)
     mean = rng.normal(size=(6, 3)).astype("float32")
     log_var = rng.normal(scale=1.5, size=(6, 3)).astype("float32")
-    result = answer(mean, log_var)
+    result = _call(answer, mean, log_var)
     if result is None:
         return _not_started("функция kl пока возвращает None.")
     got = _numpy(result)
@@ -277,6 +277,18 @@ def check_kl_divergence(answer) -> None:
     _fail("Значения не совпадают с KL-дивергенцией: сверьтесь с формулой в разделе о потерях.")
 
 
+def _call(answer, *arrays):
+    """Вызывает функцию студента на тензорах бэкенда, как в модели (на PyTorch функция на
+    keras.ops не вычтет тензор из numpy-массива); функцию на numpy, которой тензоры не
+    подходят, — на массивах numpy."""
+    import keras
+
+    try:
+        return answer(*[keras.ops.convert_to_tensor(a) for a in arrays])
+    except Exception:  # noqa: BLE001 — вторая попытка покажет студенту его собственную ошибку
+        return answer(*arrays)
+
+
 def check_sampling(answer) -> None:
     """Упражнение 02.2: ``sample(z_mean, z_log_var, epsilon)`` — трюк с перепараметризацией."""
     if answer is None:
@@ -285,7 +297,7 @@ def check_sampling(answer) -> None:
     mean = rng.normal(size=(5, 2)).astype("float32")
     log_var = rng.normal(size=(5, 2)).astype("float32")
     epsilon = rng.normal(size=(5, 2)).astype("float32")
-    result = answer(mean, log_var, epsilon)
+    result = _call(answer, mean, log_var, epsilon)
     if result is None:
         return _not_started("функция sample пока возвращает None.")
     got = _numpy(result)
