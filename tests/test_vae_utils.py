@@ -296,4 +296,9 @@ def test_smiling_vector_raises_the_classifier_smile_probability(tmp_path):
     vec = get_vector_from_label(batches, vae, z_dim, "Smiling", verbose=False)
     effects = attribute_effects(vae, classifier, {"Smiling": vec}, x[classifier.holdout])
     less, same, more = effects["Smiling"]["probs"]["Smiling"]
-    assert less < same < more, f"P(улыбка) при alpha -2, 0, 2: {less:.2f} {same:.2f} {more:.2f}"
+    # Прибавленный вектор поднимает вероятность улыбки заметно (правило ноутбука 03: рост не
+    # меньше 0.1 между alpha = -2 и +2), вычтенный её не поднимает. Внизу вероятность упирается
+    # в «пол» слабой модели: на PyTorch здесь alpha = -2 и 0 дали 0.165 и 0.165.
+    probs = f"P(улыбка) при alpha -2, 0, 2: {less:.3f} {same:.3f} {more:.3f}"
+    assert same < more and more - less >= 0.1, probs
+    assert less <= same + 0.01, probs
