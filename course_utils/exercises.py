@@ -108,6 +108,23 @@ def check_dense_params(answer) -> None:
     _fail(f"{value:g} — не то. Матрица весов 784×64 плюс вектор смещений длины 64.")
 
 
+def _started_layer_class(answer, name):
+    """Класс слоя из ответа или ``None``, если ответа ещё нет (об этом печатается);
+    не слой Keras — ошибка."""
+    import keras
+
+    if answer is None:
+        _not_started(f"напишите класс {name}.")
+        return None
+    cls = _layer_class(answer)
+    if not (isinstance(cls, type) and issubclass(cls, keras.layers.Layer)):
+        _fail(f"{name} должен быть наследником keras.layers.Layer.")
+    if not _overrides(cls, keras.layers.Layer, "call"):
+        _not_started(f"у {name} ещё нет метода call.")
+        return None
+    return cls
+
+
 def check_scale_shift(answer) -> None:
     """Упражнение 01.2: слой ``ScaleShift`` — ``x * gamma + beta`` с весами из ``build``.
 
@@ -115,15 +132,10 @@ def check_scale_shift(answer) -> None:
     (последняя ось входа). Имена и формы весов могут быть любыми, лишь бы вычисление
     было верным: проверяется поведение.
     """
-    import keras
 
-    if answer is None:
-        return _not_started("напишите класс ScaleShift.")
-    cls = _layer_class(answer)
-    if not (isinstance(cls, type) and issubclass(cls, keras.layers.Layer)):
-        _fail("ScaleShift должен быть наследником keras.layers.Layer.")
-    if not _overrides(cls, keras.layers.Layer, "call"):
-        return _not_started("у ScaleShift ещё нет метода call.")
+    cls = _started_layer_class(answer, "ScaleShift")
+    if cls is None:
+        return None
     layer = cls()
     if layer.weights:
         _fail(
@@ -165,13 +177,9 @@ def check_clip_layer(answer) -> None:
     """
     import keras
 
-    if answer is None:
-        return _not_started("напишите класс Clip.")
-    cls = _layer_class(answer)
-    if not (isinstance(cls, type) and issubclass(cls, keras.layers.Layer)):
-        _fail("Clip должен быть наследником keras.layers.Layer.")
-    if not _overrides(cls, keras.layers.Layer, "call"):
-        return _not_started("у Clip ещё нет метода call.")
+    cls = _started_layer_class(answer, "Clip")
+    if cls is None:
+        return None
     layer = cls(low=-0.5, high=2.0)
     x = np.array([[-3.0, -0.5, 0.0, 1.0, 5.0]], dtype="float32")
     if not np.allclose(_numpy(layer(x)), np.clip(x, -0.5, 2.0)):
