@@ -12,10 +12,12 @@ MANIFEST = $(BIN)/python -m course_utils.manifest --root $(CURDIR)
 
 # --- Установка ---------------------------------------------------------------------------
 
-$(STAMP): pyproject.toml
+# Два пакета: course_utils (его ставит и студент) и course_grader из instructor/ — проверка
+# заданий преподавателем (песочница, планировщик, оценки, выгрузка в LMS).
+$(STAMP): pyproject.toml instructor/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e ./instructor
 	for k in $$($(MANIFEST) kernels); do $(BIN)/python -m ipykernel install --sys-prefix \
 	  --name $$k --display-name "Python (VAE course)" || exit 1; done
 	touch $(STAMP)
@@ -25,7 +27,7 @@ setup: $(STAMP)
 # JAX и PyTorch (CPU-сборка torch 2.13.0) в ту же .venv: нужны тестам трёх бэкендов.
 BACKENDS_STAMP := $(VENV)/.backends
 $(BACKENDS_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,jax,torch]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,jax,torch]' -e ./instructor
 	touch $(BACKENDS_STAMP)
 
 backends: $(BACKENDS_STAMP)
@@ -53,11 +55,12 @@ system-deps:
 	@bash tools/system_deps.sh
 
 # ruff (правила и единое оформление: `ruff format` исправляет), затем поиск повторяющегося
-# кода в пакете (одно место для каждой идеи).
+# кода в обоих пакетах, студента и преподавателя (одно место для каждой идеи).
+LINT_PATHS := course_utils instructor tests notebooks grading tools
 lint: setup
-	$(BIN)/ruff check course_utils tests notebooks grading tools
-	$(BIN)/ruff format --check course_utils tests notebooks grading tools
-	$(BIN)/pylint --disable=all --enable=duplicate-code --score=n course_utils
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/pylint --disable=all --enable=duplicate-code --score=n course_utils instructor/course_grader
 
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider --durations=15
 
@@ -99,7 +102,8 @@ test-oldest: setup
 	$(BIN)/python tools/oldest_versions.py > $(OLDEST).constraints
 	test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
 	$(OLDEST)/bin/python -m pip install --quiet --upgrade pip 'setuptools>=77'
-	PIP_CONSTRAINT=$(CURDIR)/$(OLDEST).constraints $(OLDEST)/bin/python -m pip install --quiet -e '.[dev]'
+	PIP_CONSTRAINT=$(CURDIR)/$(OLDEST).constraints $(OLDEST)/bin/python -m pip install --quiet \
+	  -e '.[dev]' -e ./instructor
 	for k in $$($(MANIFEST) kernels); do $(OLDEST)/bin/python -m ipykernel install --sys-prefix \
 	  --name $$k --display-name "Python (VAE course)" || exit 1; done
 	$(MAKE) unit nbval PYTEST="$(OLDEST)/bin/python -m pytest -p no:cacheprovider"
@@ -108,14 +112,15 @@ test-oldest: setup
 # Задания и пути их версий для студентов — в course.toml ([[assignments]]).
 # release — версии для студентов в notebooks/ (nbgrader generate_assignment).
 # grade — проверка новых и пересданных работ из grading/submitted/<студент>/<задание>/:
-# каждая выполняется в песочнице bubblewrap, баллы ставит отдельный процесс
-# (course_utils/grading); итог — grading/grades.csv, отзывы в grading/feedback/ и сводка.
+# каждая выполняется в песочнице bubblewrap, баллы ставит отдельный процесс (пакет
+# преподавателя course_grader, instructor/); итог — grading/grades.csv, отзывы в
+# grading/feedback/ и сводка.
 # regrade STUDENT=<id> — перепроверить одну работу; regrade без STUDENT — все.
 # ASSIGNMENTS=имя — только одно задание. nbgrader вызывает `alembic` из окружения,
 # поэтому .venv/bin — первым в PATH.
 ASSIGNMENTS ?= $$($(MANIFEST) assignments)
 NBGRADER := cd grading && PATH="$(CURDIR)/$(BIN):$$PATH" ../$(BIN)/python -m nbgrader
-GRADING  := PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m course_utils.grading
+GRADING  := PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m course_grader
 
 release: setup
 	@set -e; for a in $(ASSIGNMENTS); do \
@@ -151,15 +156,15 @@ regrade: setup
 .PHONY: collect similarity export
 collect: setup
 	@test -n "$(FROM)" || { echo "Укажите, откуда брать работы: make collect FROM=<архив.zip или папка>."; exit 2; }
-	$(BIN)/python -m course_utils.grading.collect $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) "$(FROM)"
+	$(BIN)/python -m course_grader.collect $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) "$(FROM)"
 
 similarity: setup
-	@set -e; for a in $(ASSIGNMENTS); do $(BIN)/python -m course_utils.grading.similarity --assignment $$a; done
+	@set -e; for a in $(ASSIGNMENTS); do $(BIN)/python -m course_grader.similarity --assignment $$a; done
 
 export: setup
 	@test -n "$(LMS)" || { echo "Укажите LMS: make export LMS=moodle или make export LMS=canvas."; exit 2; }
 	@set -e; for a in $(ASSIGNMENTS); do \
-	  $(BIN)/python -m course_utils.grading.export --assignment $$a --lms "$(LMS)" \
+	  $(BIN)/python -m course_grader.export --assignment $$a --lms "$(LMS)" \
 	    $(if $(CANVAS_ASSIGNMENT_ID),--canvas-assignment-id "$(CANVAS_ASSIGNMENT_ID)"); \
 	done
 

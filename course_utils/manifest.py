@@ -55,7 +55,7 @@ class Assignment:
     backends: tuple[str, ...]
     #: Срок сдачи (дата и время с часовым поясом) или None — без срока.
     deadline: datetime | None = None
-    #: Что с работой после срока (course_utils/grading/late.py): ``penalty`` — минус
+    #: Что с работой после срока (course_grader.late, instructor/): ``penalty`` — минус
     #: ``late_penalty_per_day`` % баллов за каждые начатые сутки, не больше
     #: ``late_penalty_max`` %; ``reject`` — после срока не принимается (0 баллов).
     late_policy: str = "penalty"
@@ -124,7 +124,7 @@ class Course:
         for path in sorted(on_disk - set(sources)):
             found.append(f"{path}: задания нет в {MANIFEST_NAME} (добавьте запись [[assignments]])")
         for a in self.assignments:
-            # Проверка работ (course_utils/grading) ищет <задание>/<задание>.ipynb.
+            # Проверка работ (course_grader, instructor/) ищет <задание>/<задание>.ipynb.
             if a.source != f"{GRADING_SOURCE_DIR}/{a.name}/{a.name}.ipynb":
                 found.append(
                     f"{a.name}: source должен быть {GRADING_SOURCE_DIR}/{a.name}/{a.name}.ipynb"

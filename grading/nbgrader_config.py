@@ -1,9 +1,10 @@
 """Настройки nbgrader для задания курса (папка курса — эта папка, ``grading/``).
 
 nbgrader здесь выдаёт задание (``make release``: версия для студентов без решений) и
-хранит базу оценок. Работы студентов выполняет и оценивает не nbgrader, а
-``course_utils.grading`` (песочница и отдельная проверка, см. README.md): его пределы
-задают переменные GRADING_CELL_TIMEOUT, GRADING_MEMORY_MB, GRADING_MAX_PIDS.
+хранит базу оценок. Работы студентов выполняет и оценивает не nbgrader, а пакет
+преподавателя ``course_grader`` из ``instructor/`` (песочница и отдельная проверка, см.
+README.md): его пределы задают переменные GRADING_CELL_TIMEOUT, GRADING_MEMORY_MB,
+GRADING_MAX_PIDS.
 """
 
 import os

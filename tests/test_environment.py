@@ -39,12 +39,16 @@ def environment_python(environment):
 
 
 def pyproject_requirements(project, python_version):
-    """{имя: SpecifierSet} для dependencies и extra "dev", нужных на этой версии Python."""
+    """{имя: SpecifierSet} для dependencies и extra "dev" курса и зависимостей пакета
+    преподавателя (instructor/pyproject.toml, кроме самого курса), нужных на этой версии Python."""
     lines = project["dependencies"] + project["optional-dependencies"]["dev"]
+    with open(REPO_ROOT / "instructor" / "pyproject.toml", "rb") as f:
+        lines += tomllib.load(f)["project"]["dependencies"]
     needed = [
         r
         for r in map(Requirement, lines)
-        if r.marker is None or r.marker.evaluate({"python_version": python_version})
+        if (r.marker is None or r.marker.evaluate({"python_version": python_version}))
+        and canonicalize_name(r.name) != canonicalize_name(project["name"])
     ]
     return {canonicalize_name(r.name): r.specifier for r in needed}
 
@@ -80,7 +84,7 @@ def environment_requirements(environment):
             found[name] = spec
     for line in pip:
         if line.startswith("-"):
-            continue  # -e .[dev]: сам пакет, проверяется отдельно
+            continue  # -e .[dev], -e ./instructor: пакеты курса, проверяются отдельно
         requirement = Requirement(line)
         name = canonicalize_name(requirement.name)
         assert name not in found, f"{name} указан в environment.yml дважды"
@@ -106,9 +110,10 @@ def test_python_version_allowed_by_pyproject(pyproject, environment):
     assert Version(version) in SpecifierSet(pyproject["requires-python"])
 
 
-def test_installs_the_course_package_with_dev_extra(environment):
+def test_installs_the_course_package_with_dev_extra_and_the_grader(environment):
     _, pip = split_environment(environment)
     assert any(re.fullmatch(r"-e \.\[dev\]", line.strip()) for line in pip)
+    assert any(re.fullmatch(r"-e \./instructor", line.strip()) for line in pip)
     assert environment["channels"] == ["conda-forge"]
 
 

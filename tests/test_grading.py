@@ -15,10 +15,11 @@ import nbformat
 import pytest
 from traitlets.config.loader import PyFileConfigLoader
 
+from course_grader import pipeline
+from course_grader.pipeline import GradingSettings
 from course_utils import manifest
+from course_utils.checks import evidence, verify
 from course_utils.config import REPO_ROOT
-from course_utils.grading import evidence, pipeline, verify
-from course_utils.grading.pipeline import GradingSettings
 
 GRADING = REPO_ROOT / "grading"
 # Задание курса (course.toml, первое из [[assignments]]): проверки написаны для его эталона.

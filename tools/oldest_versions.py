@@ -1,7 +1,8 @@
 """Печатает файл ограничений pip: каждая зависимость курса — на своей нижней границе.
 
 ``make test-oldest`` ставит с ним отдельное окружение и так проверяет, что самые старые
-версии, которые разрешает ``pyproject.toml`` (например, Keras и TensorFlow лекции),
+версии, которые разрешают ``pyproject.toml`` и ``instructor/pyproject.toml`` (пакет
+преподавателя; например, Keras и TensorFlow лекции, nbgrader),
 действительно работают. Точные версии (``==``) остаются как есть; зависимость без нижней
 границы — ошибка: её старейшую версию проверить нельзя.
 """
@@ -19,17 +20,28 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+#: Пакет преподавателя (course-grader): его зависимости ставятся в то же окружение.
+GRADER_PYPROJECT = PYPROJECT.parent / "instructor" / "pyproject.toml"
 
 
-def lowest_pins(pyproject: Path = PYPROJECT, extras: tuple[str, ...] = ("dev",)) -> list[str]:
-    """Строки ``имя==нижняя_граница`` для зависимостей проекта и его дополнений ``extras``."""
+def lowest_pins(
+    pyproject: Path = PYPROJECT,
+    extras: tuple[str, ...] = ("dev",),
+    also: tuple[Path, ...] = (GRADER_PYPROJECT,),
+) -> list[str]:
+    """Строки ``имя==нижняя_граница`` для зависимостей проекта, его дополнений ``extras`` и
+    зависимостей проектов ``also`` (кроме самого проекта: он ставится из папки)."""
     project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
     lines = list(project["dependencies"])
     for extra in extras:
         lines += project["optional-dependencies"][extra]
+    for path in also:
+        lines += tomllib.loads(path.read_text(encoding="utf-8"))["project"]["dependencies"]
     pins = []
     for line in lines:
         requirement = Requirement(line)
+        if requirement.name == project["name"]:
+            continue
         lower = [s.version for s in requirement.specifier if s.operator in (">=", "==")]
         if not lower:
             raise SystemExit(f"{requirement.name}: нет нижней границы в {pyproject.name}")

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta, timezone
 import nbformat
 import pytest
 
+from course_grader import collect, late
 from course_utils import manifest
-from course_utils.grading import collect, late
 
 from .lms_archives import Work, canvas_zip, moodle_zip, roster
 
@@ -228,7 +228,7 @@ def test_utc_extended_timestamp_wins_over_the_dos_time(tmp_path, course):
 
 def test_command_line_reports_a_missing_source_in_russian(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "course_utils.grading.collect", str(tmp_path / "nope.zip"),
+        [sys.executable, "-m", "course_grader.collect", str(tmp_path / "nope.zip"),
          "--course-dir", str(tmp_path)],
         capture_output=True, text=True,
     )  # fmt: skip

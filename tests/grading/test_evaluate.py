@@ -1,4 +1,4 @@
-"""Чистый процесс проверки модели (``course_utils.grading.evaluate``) без песочницы: быстро."""
+"""Чистый процесс проверки модели (``course_utils.checks.evaluate``) без песочницы: быстро."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 keras = pytest.importorskip("keras")
 from keras import layers  # noqa: E402
 
-from course_utils.grading import evaluate  # noqa: E402
+from course_utils.checks import evaluate  # noqa: E402
 
 
 class TinySampling(layers.Layer):

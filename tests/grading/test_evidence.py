@@ -11,8 +11,9 @@ import nbformat
 import numpy as np
 import pytest
 
+from course_grader import pipeline, records
+from course_utils.checks import evidence
 from course_utils.config import REPO_ROOT
-from course_utils.grading import evidence, pipeline, records
 
 SOURCE = REPO_ROOT / "grading" / "source" / "cifar10_vae" / "cifar10_vae.ipynb"
 

@@ -17,10 +17,11 @@ from datetime import datetime, timedelta, timezone
 import nbformat
 import pytest
 
+from course_grader import collect, export, records
+from course_grader.settings import GradingSettings
 from course_utils import manifest
+from course_utils.checks import evidence
 from course_utils.config import REPO_ROOT
-from course_utils.grading import collect, evidence, export, records
-from course_utils.grading.settings import GradingSettings
 
 from .lms_archives import Work, canvas_zip, moodle_zip, roster
 

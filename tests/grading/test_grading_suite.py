@@ -22,9 +22,10 @@ import nbformat
 import psutil
 import pytest
 
+from course_grader import records
+from course_grader.pipeline import GradingSettings, PreflightError, grade_all
+from course_utils.checks import evidence, verify
 from course_utils.config import REPO_ROOT
-from course_utils.grading import evidence, records, verify
-from course_utils.grading.pipeline import GradingSettings, PreflightError, grade_all
 
 from . import submissions
 
@@ -171,6 +172,7 @@ def graded(course, tmp_path_factory):
         "submitted": _tree_hashes(course / "submitted"),
         # Файлы кода (кэш .pyc пишет сам интерпретатор проверяющего).
         "course_utils": _tree_hashes(REPO_ROOT / "course_utils", "*.py"),
+        "course_grader": _tree_hashes(REPO_ROOT / "instructor", "*.py"),
     }
     lines: list[str] = []
     saved = os.environ.get("JOBS"), os.environ.get("KERAS_BACKEND")
@@ -379,6 +381,7 @@ def test_nothing_outside_the_sandboxes_changed(graded):
     assert _tree_hashes(course / "source") == protected["source"]
     assert _tree_hashes(course / "submitted") == protected["submitted"]
     assert _tree_hashes(REPO_ROOT / "course_utils", "*.py") == protected["course_utils"]
+    assert _tree_hashes(REPO_ROOT / "instructor", "*.py") == protected["course_grader"]
 
 
 def test_attacks_saw_no_secrets_and_no_network(graded):

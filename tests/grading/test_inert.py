@@ -4,7 +4,7 @@ import csv
 
 import pytest
 
-from course_utils.grading import inert
+from course_grader import inert
 
 
 @pytest.mark.parametrize(

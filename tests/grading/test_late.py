@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from course_grader import late
 from course_utils import manifest
-from course_utils.grading import late
 
 MSK = timezone(timedelta(hours=3))
 DEADLINE = datetime(2027, 5, 31, 23, 59, tzinfo=MSK)

@@ -3,10 +3,11 @@
 import json
 import subprocess
 from datetime import datetime
+from importlib import metadata
 
+from course_grader import records
+from course_grader.settings import GradingSettings
 from course_utils.config import REPO_ROOT
-from course_utils.grading import records
-from course_utils.grading.settings import GradingSettings
 
 
 def test_saved_result_records_where_the_grade_came_from(tmp_path):
@@ -25,6 +26,9 @@ def test_saved_result_records_where_the_grade_came_from(tmp_path):
         "bwrap",
     )
     assert record["settings"]["cell_timeout"] == 77
+    # Версии обоих пакетов: курса (проверки) и преподавателя (песочница, вынос).
+    assert record["course_utils_version"] == metadata.version("course-utils")
+    assert record["course_grader_version"] == metadata.version("course-grader")
     assert record["settings"]["course_dir"] == str(tmp_path)
     assert datetime.fromisoformat(record["graded_at"]).tzinfo is not None
     # Итог читается как раньше: запись о проверке ему не мешает.

@@ -9,9 +9,10 @@ import shutil
 import nbformat
 import pytest
 
+from course_grader import pipeline
+from course_grader.pipeline import GradingSettings, PreflightError, grade_all
+from course_utils.checks import evidence
 from course_utils.config import REPO_ROOT, SAMPLE_DATA_DIR
-from course_utils.grading import evidence, pipeline
-from course_utils.grading.pipeline import GradingSettings, PreflightError, grade_all
 
 from . import submissions
 

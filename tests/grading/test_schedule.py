@@ -1,4 +1,4 @@
-"""Планирование проверки (course_utils/grading/schedule.py) на настоящем кластере Dask.
+"""Планирование проверки (instructor/course_grader/schedule.py) на настоящем кластере Dask.
 
 Настоящие ``dask scheduler`` и два ``dask worker`` на localhost (случайные порты); работы
 проверяет дешёвая детерминированная замена ``grade_submission``, и одна из работ убивает
@@ -22,12 +22,12 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from course_utils import manifest  # noqa: E402
-from course_utils.grading.schedule import (  # noqa: E402
+from course_grader.schedule import (  # noqa: E402
     default_jobs,
     map_submissions,
     thread_env,
 )
+from course_utils import manifest  # noqa: E402
 
 STUDENTS = ["ada", "boris", "killer", "dina", "egor", "fyodor"]
 DASK = Path(sys.executable).with_name("dask")
@@ -250,7 +250,7 @@ def real_course(root: Path) -> tuple[list[Path], object]:
     (no training: earns only the class and data points) and an unreadable notebook."""
     import nbformat
 
-    from course_utils.grading.pipeline import GradingSettings
+    from course_grader.pipeline import GradingSettings
 
     shutil.copytree(REAL_SOURCE, root / "source" / ASSIGNMENT)
     nb = nbformat.read(REAL_SOURCE / f"{ASSIGNMENT}.ipynb", as_version=4)
@@ -288,7 +288,7 @@ def grades(result) -> tuple:
 def test_real_sandboxed_grading_on_the_localhost_cluster_matches_serial(
     tmp_path, localhost_cluster
 ):
-    from course_utils.grading.pipeline import grade_submission
+    from course_grader.pipeline import grade_submission
 
     folders, settings = real_course(tmp_path / "course")
     serial = list(map_submissions(grade_submission, folders, settings, jobs=1, progress=False))

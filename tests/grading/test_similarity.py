@@ -7,8 +7,8 @@ import re
 
 import nbformat
 
-from course_utils.grading import similarity
-from course_utils.grading.settings import GradingSettings
+from course_grader import similarity
+from course_grader.settings import GradingSettings
 
 from . import submissions, term_works
 

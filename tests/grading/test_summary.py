@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from course_utils.grading.records import STATUSES, SubmissionResult, summary_table
+from course_grader.records import STATUSES, SubmissionResult, summary_table
 
 
 def test_summary_counts_statuses_and_names_every_work_to_look_at():

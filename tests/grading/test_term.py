@@ -24,10 +24,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from course_grader import collect, export, late, similarity
+from course_grader.pipeline import GradingSettings, grade_all
 from course_utils import manifest
 from course_utils.config import REPO_ROOT
-from course_utils.grading import collect, export, late, similarity
-from course_utils.grading.pipeline import GradingSettings, grade_all
 
 from . import term_works
 from .lms_archives import Work, canvas_zip, moodle_zip, roster

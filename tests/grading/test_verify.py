@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from course_utils.assignment import classes_from_student_id
-from course_utils.grading import evidence, verify
+from course_utils.checks import evidence, verify
 
 DATA = "sample"
 STUDENT_ID = "1032259319"

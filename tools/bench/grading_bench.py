@@ -3,7 +3,7 @@ with 1, 2 and N parallel workers, and what grading a whole course costs.
 
 Every submission is the reference solution of the assignment (full marks expected), graded
 for real: its own bubblewrap sandbox, the verifier, the feedback, through
-``course_utils.grading.schedule.map_submissions`` exactly as ``make grade`` does.
+``course_grader.schedule.map_submissions`` exactly as ``make grade`` does.
 
     python tools/bench/grading_bench.py                # short profile, 1/2/N workers, full profile
     python tools/bench/grading_bench.py --no-full      # skip the full profile (minutes per submission)
@@ -62,8 +62,8 @@ class BenchError(RuntimeError):
 
 def grade_batch(folders, settings, workers):
     """Grades ``folders`` with ``workers`` parallel workers; wall time, results, load."""
-    from course_utils.grading.pipeline import grade_submission
-    from course_utils.grading.schedule import map_submissions
+    from course_grader.pipeline import grade_submission
+    from course_grader.schedule import map_submissions
 
     load_before, at = os.getloadavg(), now()
     start = time.perf_counter()
@@ -92,8 +92,8 @@ def grade_batch(folders, settings, workers):
 
 
 def run(args) -> dict:
-    from course_utils.grading.pipeline import GradingSettings, check_reference, preflight
-    from course_utils.grading.schedule import default_jobs
+    from course_grader.pipeline import GradingSettings, check_reference, preflight
+    from course_grader.schedule import default_jobs
 
     data = args.data or (
         str(SHARED_DATASETS) if (SHARED_DATASETS / "cifar-10").is_dir() else "sample"
@@ -325,7 +325,7 @@ def main(argv=None) -> int:
     if shutil.which("bwrap") is None:
         print("Grading bench skipped: no bubblewrap (apt-get install bubblewrap).", file=sys.stderr)
         return 0
-    from course_utils.grading.pipeline import PreflightError
+    from course_grader.pipeline import PreflightError
 
     try:
         report = run(args)

@@ -24,9 +24,8 @@ from pathlib import Path
 
 import nbformat
 
-from course_utils.config import REPO_ROOT
-from course_utils.grading import evidence, inert, sandbox, verify
-from course_utils.grading.records import (
+from course_grader import inert, sandbox
+from course_grader.records import (
     CheckResult,
     SubmissionResult,
     load_result,
@@ -36,7 +35,9 @@ from course_utils.grading.records import (
     write_feedback,
     write_grades_csv,
 )
-from course_utils.grading.settings import GradingSettings
+from course_grader.settings import GradingSettings
+from course_utils.checks import evidence, verify
+from course_utils.config import REPO_ROOT
 
 # --------------------------------------------------------------------------- одна работа
 
@@ -54,7 +55,7 @@ def _sandbox_argv(settings: GradingSettings, inside: str) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "course_utils.grading.execute",
+        "course_grader.execute",
         f"{inside}/notebook.ipynb",
         f"{inside}/queries.npz",
         f"{inside}/export",
@@ -163,7 +164,8 @@ def _evaluate_cleanly(
     export: evidence.Export, settings: GradingSettings, folder: Path
 ) -> evidence.Export | None:
     """Вторая песочница, где не выполняется ни одной ячейки студента: модель, сохранённая
-    выносом, отвечает на вопросы, которых ядро студента не видело (:mod:`.evaluate`).
+    выносом, отвечает на вопросы, которых ядро студента не видело
+    (:mod:`course_utils.checks.evaluate`).
     ``None`` — модель не сохранена (тогда ответов чистого процесса нет)."""
     models = {
         n: export.read(f"{n}.keras", evidence.MAX_MODEL_BYTES) for n in ("encoder", "decoder")
@@ -180,7 +182,7 @@ def _evaluate_cleanly(
         [
             sys.executable,
             "-m",
-            "course_utils.grading.evaluate",
+            "course_utils.checks.evaluate",
             sandbox.WORK_INSIDE if use_sandbox else str(folder),
         ],
         folder,
@@ -326,7 +328,7 @@ def preflight(settings: GradingSettings) -> dict[str, float]:
     if unknown or not points:
         raise PreflightError(
             f"В ноутбуке преподавателя ячейки с оценкой {unknown or '(нет ни одной)'} без проверки "
-            f"в course_utils/grading/verify.py (есть проверки: {sorted(verify.CHECKS)})."
+            f"в course_utils/checks/verify.py (есть проверки: {sorted(verify.CHECKS)})."
         )
     if settings.course_data == "download" and settings.sandbox != "none":
         raise PreflightError(
@@ -378,8 +380,10 @@ REFERENCE_CHECK = ".reference_check.json"
 def _reference_key(settings: GradingSettings) -> dict:
     """Всё, от чего зависит балл эталона: ноутбук, код проверки и курса, настройки."""
     code = hashlib.sha256()
-    for path in sorted((REPO_ROOT / "course_utils").rglob("*.py")):
-        code.update(path.read_bytes())
+    # Код курса с проверками (course_utils.checks) и код этого пакета (песочница, вынос).
+    for package in (REPO_ROOT / "course_utils", Path(__file__).resolve().parent):
+        for path in sorted(package.rglob("*.py")):
+            code.update(path.read_bytes())
     fields = dataclasses.asdict(settings)
     fields.pop("course_dir")
     return {
@@ -504,7 +508,7 @@ def grade_all(
     тестов, которые нарочно ставят предел, в который эталон не обязан уложиться.
     Пишет итоги, базу оценок, ``grades.csv`` и возвращает итоги всех студентов.
     """
-    from course_utils.grading.schedule import map_submissions
+    from course_grader.schedule import map_submissions
 
     preflight(settings)
     if reference_first:

@@ -1,13 +1,14 @@
 """Выполнение работы студента ВНУТРИ песочницы и вынос того, что нужно проверяющему.
 
-Запускается как ``python -m course_utils.grading.execute`` в песочнице
+Запускается как ``python -m course_grader.execute`` в песочнице
 (:mod:`.sandbox`): ядро Jupyter стартует там же. Ноутбук выполняется до конца с пределом
 на ячейку; затем в том же ядре выполняется код выноса (:data:`EXPORT_CODE`,
-:func:`.answers.collect`): он сохраняет массивы, историю обучения, рисунок, кодировщик и
-декодер и ответы модели на запросы проверяющего в папку ``export/``.
+:func:`course_utils.checks.answers.collect`): он сохраняет массивы, историю обучения,
+рисунок, кодировщик и декодер и ответы модели на запросы проверяющего в папку ``export/``.
 
 Всё, что отсюда выходит, — заявления студента, а не оценки: их проверяет отдельный процесс
-(:mod:`.verify`) по настоящим данным. Поэтому здесь нет ни одного решения о баллах.
+(:mod:`course_utils.checks.verify`) по настоящим данным. Поэтому здесь нет ни одного
+решения о баллах.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from nbclient.util import run_sync
 PROBE_TIMEOUT = 30
 
 # Код выноса. Выполняется в ядре студента: всё, что он пишет, проверяется снаружи как
-# заявление (а за модель баллы ставит чистый процесс, course_utils.grading.evaluate).
+# заявление (а за модель баллы ставит чистый процесс, course_utils.checks.evaluate).
 EXPORT_CODE = """
-from course_utils.grading.answers import collect as __grader_collect
+from course_utils.checks.answers import collect as __grader_collect
 __grader_collect(globals(), __OUT__, __QUERIES__)
 del __grader_collect
 """
@@ -81,9 +82,7 @@ def run_notebook(
 
     with client.setup_kernel():
         # keras.datasets.*.load_data() без сети отдаёт наборы курса (как load_cifar10()).
-        run_extra(
-            "import course_utils.grading.offline_data as _d\n_d.install()\ndel _d", cell_timeout
-        )
+        run_extra("import course_grader.offline_data as _d\n_d.install()\ndel _d", cell_timeout)
         for index, cell in _code_cells(nb):
             start = time.monotonic()
             entry = {"index": index, "id": cell.get("id"), "status": "ok"}

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from course_utils.assignment import classes_from_student_id
-from course_utils.grading.evidence import (
+from course_utils.checks.evidence import (
     NOT_KERAS,
     Context,
     NoExport,

@@ -16,8 +16,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course_utils.grading import evidence, inert, verify
-from course_utils.grading.settings import GradingSettings
+from course_grader import inert
+from course_grader.settings import GradingSettings
+from course_utils.checks import evidence, verify
 
 #: Состояния работы в grades.csv и их смысл.
 STATUSES = {
@@ -34,7 +35,7 @@ STATUSES = {
 
 
 #: Итог одной проверки (grade_id, title, points, max_points, message): та же запись, что
-#: пишет проверяющий (:class:`.verify.Check`), а не её копия.
+#: пишет проверяющий (:class:`course_utils.checks.verify.Check`), а не её копия.
 CheckResult = verify.Check
 
 
@@ -144,7 +145,7 @@ def load_result(settings: GradingSettings, student: str) -> tuple[SubmissionResu
 
 
 def save_result(settings: GradingSettings, result: SubmissionResult) -> None:
-    from course_utils.grading import provenance
+    from course_grader import provenance
 
     path = result_file(settings, result.student)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -34,8 +34,8 @@ from typing import Any, TypeVar
 import dask.system
 import psutil
 
-from course_utils.grading import inert
-from course_utils.grading.sandbox import THREAD_VARIABLES
+from course_grader import inert
+from course_grader.sandbox import THREAD_VARIABLES
 
 __all__ = ["default_jobs", "map_submissions", "thread_env", "LostSubmissionsError"]
 

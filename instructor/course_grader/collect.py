@@ -42,9 +42,9 @@ from pathlib import Path
 
 import nbformat
 
+from course_grader import inert, late
 from course_utils import manifest
 from course_utils.config import REPO_ROOT
-from course_utils.grading import inert, late
 
 #: Предел размера одного файла работы (выполненный ноутбук с рисунками — единицы МБ).
 MAX_FILE_BYTES = 64 * 1024 * 1024

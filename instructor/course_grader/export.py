@@ -38,9 +38,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from course_grader import collect, inert, late, records
+from course_grader.settings import GradingSettings
 from course_utils import manifest
-from course_utils.grading import collect, evidence, inert, late, records
-from course_utils.grading.settings import GradingSettings
+from course_utils.checks import evidence
 
 LMS_NAMES = ("moodle", "canvas")
 

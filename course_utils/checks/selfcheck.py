@@ -59,7 +59,7 @@ def _namespace() -> dict:
 
 def run_check(grade_id: str, ns: dict, course_data: str | None = None):
     """Проверка ``grade_id`` над переменными ``ns``: ``(отметка, сообщение)``."""
-    from course_utils.grading import answers, evaluate, evidence, verify
+    from course_utils.checks import answers, evaluate, evidence, verify
 
     course_data = course_data or os.environ.get("COURSE_DATA", "").strip() or "download"
     title, check = verify.CHECKS[grade_id]
@@ -93,7 +93,7 @@ def run_check(grade_id: str, ns: dict, course_data: str | None = None):
 
 def self_check(grade_id: str) -> None:
     """Самопроверка ячейки ``grade_id``: печатает вердикт и объяснение, как в отзыве."""
-    from course_utils.grading import verify
+    from course_utils.checks import verify
 
     mark, message = run_check(grade_id, _namespace())
     points = verify.POINTS[grade_id]
@@ -106,7 +106,7 @@ def self_check(grade_id: str) -> None:
 
 def summary() -> None:
     """Итог самопроверок этого ядра: сколько баллов видно здесь и что проверяется при сдаче."""
-    from course_utils.grading import verify
+    from course_utils.checks import verify
 
     points = verify.POINTS
     seen = sum(got for mark, got, _ in VERDICTS.values() if mark != LATER)

@@ -24,7 +24,7 @@ def grader_commit() -> str:
             ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=20
         )
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "course_utils", "grading/source"],
+            ["git", "status", "--porcelain", "--", "course_utils", "instructor", "grading/source"],
             cwd=REPO_ROOT,
             capture_output=True,
             text=True,
@@ -37,9 +37,9 @@ def grader_commit() -> str:
     return head.stdout.strip() + ("+изменения" if dirty.stdout.strip() else "")
 
 
-def _version() -> str:
+def _version(distribution: str) -> str:
     try:
-        return metadata.version("course-utils")
+        return metadata.version(distribution)
     except metadata.PackageNotFoundError:
         return ""
 
@@ -52,7 +52,8 @@ def record(settings, result) -> dict:
     }
     return {
         "grader_commit": grader_commit(),
-        "course_utils_version": _version(),
+        "course_utils_version": _version("course-utils"),
+        "course_grader_version": _version("course-grader"),
         "graded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "notebook_sha256": result.notebook_sha256,
         "status": result.status,

@@ -1,12 +1,12 @@
-"""``python -m course_utils.grading``: проверить работы (``make grade`` / ``make regrade``)."""
+"""``python -m course_grader``: проверить работы (``make grade`` / ``make regrade``)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from course_grader.pipeline import GradingSettings, PreflightError, grade_all
 from course_utils import manifest
-from course_utils.grading.pipeline import GradingSettings, PreflightError, grade_all
 
 
 def main(argv: list[str] | None = None) -> int:

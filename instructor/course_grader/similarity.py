@@ -24,10 +24,10 @@ from pathlib import Path
 
 import nbformat
 
+from course_grader import inert
+from course_grader.settings import GradingSettings
 from course_utils import manifest
 from course_utils.config import REPO_ROOT
-from course_utils.grading import inert
-from course_utils.grading.settings import GradingSettings
 
 #: Наименьшее совпадение (символов после замены имён), которое считается: как ``-n`` copydetect.
 NOISE = 25
