@@ -1,4 +1,5 @@
-"""Модули пакета ``course_utils`` не импортируют друг друга по кругу.
+"""Модули пакетов ``course_utils`` и ``course_grader`` не импортируют друг друга по кругу,
+а пакет студента (``course_utils``) не импортирует пакет преподавателя (``course_grader``).
 
 Граф строится по тексту модулей (``ast``), поэтому учитываются и импорты внутри функций:
 круг из «ленивых» импортов — тоже круг, просто спрятанный до первого вызова.
@@ -9,29 +10,48 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "course_utils"
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "course_utils"
+#: Пакет преподавателя (отдельный дистрибутив course-grader, в wheel студента его нет).
+GRADER = ROOT / "instructor" / "course_grader"
 
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+def module_name(path: Path, package: Path = PACKAGE) -> str:
+    parts = path.relative_to(package.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported(path: Path) -> set[str]:
+    """Всё, что модуль импортирует где угодно в файле (и ``importlib.import_module("...")``)."""
+    targets = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            targets |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            targets.add(node.module)
+            # from course_utils import generated_faces — импорт модуля
+            targets |= {f"{node.module}.{alias.name}" for alias in node.names}
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", None))
+            in ("import_module", "__import__")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            targets.add(node.args[0].value)
+    return targets
 
 
 def import_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
     """Модуль -> модули того же пакета, которые он импортирует (где угодно в файле)."""
-    modules = {module_name(path): path for path in package.rglob("*.py")}
-    graph = {}
-    for name, path in modules.items():
-        targets = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                targets |= {alias.name for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                targets.add(node.module)
-                # from course_utils import generated_faces — импорт модуля
-                targets |= {f"{node.module}.{alias.name}" for alias in node.names}
-        graph[name] = {t for t in targets if t in modules and t != name}
-    return graph
+    modules = {module_name(path, package): path for path in package.rglob("*.py")}
+    return {
+        name: {t for t in imported(path) if t in modules and t != name}
+        for name, path in modules.items()
+    }
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -68,6 +88,32 @@ def test_celeba_depends_on_generated_faces_one_way():
     assert "course_utils.celeba" not in graph["course_utils.generated_faces"]
 
 
-def test_course_utils_has_no_import_cycles():
-    cycle = find_cycle(import_graph())
+@pytest.mark.parametrize("package", [PACKAGE, GRADER], ids=lambda p: p.name)
+def test_package_has_no_import_cycles(package):
+    cycle = find_cycle(import_graph(package))
     assert cycle is None, "модули импортируют друг друга по кругу: " + " -> ".join(cycle)
+
+
+def test_imported_sees_lazy_and_dynamic_imports(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text(
+        "import importlib\n"
+        "def f():\n"
+        "    from course_grader import pipeline\n"
+        "    return importlib.import_module('course_grader.sandbox')\n",
+        encoding="utf-8",
+    )
+    assert {"course_grader", "course_grader.pipeline", "course_grader.sandbox"} <= imported(module)
+
+
+def test_students_package_never_imports_the_instructors():
+    """``course_utils`` (его ставит студент) не зависит от ``course_grader``: наоборот можно."""
+    offenders = {
+        module_name(path): sorted(t for t in imported(path) if t.split(".")[0] == "course_grader")
+        for path in PACKAGE.rglob("*.py")
+    }
+    offenders = {name: found for name, found in offenders.items() if found}
+    assert not offenders, f"course_utils импортирует пакет преподавателя: {offenders}"
+    # Проверка преподавателя ставит баллы теми же проверками, что самопроверка студента.
+    grader = {t for path in GRADER.rglob("*.py") for t in imported(path)}
+    assert {"course_utils.checks.verify", "course_utils.checks.evidence"} <= grader

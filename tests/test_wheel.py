@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 from course_utils import manifest
 from course_utils.config import REPO_ROOT
@@ -105,6 +106,33 @@ def test_wheel_contains_every_module_and_the_sample_data(wheel):
     assert data, "в репозитории нет встроенных данных data/"
     packaged = ["course_utils/sample_data/" + p.removeprefix("data/") for p in data]
     assert not [p for p in packaged if p not in names], "в wheel не все файлы data/"
+
+
+def test_wheel_carries_the_students_checks_and_none_of_the_instructors_code(wheel):
+    """Студент ставит самопроверку (course_utils.checks), но не проверку преподавателя
+    (course_grader из instructor/) и не её зависимости."""
+    archive = zipfile.ZipFile(wheel)
+    names = set(archive.namelist())
+    checks = {f"course_utils/checks/{m}.py" for m in ("__init__", "selfcheck", "verify")}
+    assert checks <= names, f"в wheel нет {sorted(checks - names)}"
+    tracked = [p.relative_to(REPO_ROOT).as_posix() for p in repo_files(REPO_ROOT)]
+    instructor = [p for p in tracked if p.startswith("instructor/") and p.endswith(".py")]
+    assert "instructor/course_grader/sandbox.py" in instructor
+    assert not [n for n in names if n.split("/")[0] in ("course_grader", "instructor")], (
+        "в wheel студента — пакет преподавателя"
+    )
+    # Ни под каким именем: в wheel нет файла с содержимым модуля преподавателя.
+    packed = {archive.read(n) for n in names if n.endswith(".py")}
+    copied = [p for p in instructor if (REPO_ROOT / p).read_bytes() in packed]
+    assert not copied, f"в wheel студента — модули преподавателя: {copied}"
+    (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+    requires = {
+        Requirement(line.removeprefix("Requires-Dist:")).name
+        for line in archive.read(metadata).decode().splitlines()
+        if line.startswith("Requires-Dist:")
+    }
+    grader_only = {"nbgrader", "dask", "distributed", "tqdm", "nh3", "copydetect"}
+    assert not requires & grader_only, f"зависимости проверки у студента: {requires & grader_only}"
 
 
 def test_installed_package_finds_its_own_sample_data(wheel_env):

@@ -357,7 +357,8 @@ for path in sum(found.values(), []):
         pathlib.Path(path).write_text("испорчено")
     except OSError as exc:
         found[path] = str(exc)
-for path in ("{repo}/course_utils/hacked.py", "{repo}/course_utils/assignment.py"):
+for path in ("{repo}/course_utils/hacked.py", "{repo}/course_utils/assignment.py",
+             "{repo}/course_utils/checks/verify.py", "{repo}/instructor/course_grader/pipeline.py"):
     try:
         with open(path, "a") as f:
             f.write("# испорчено\\n")
