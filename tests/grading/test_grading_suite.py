@@ -78,7 +78,7 @@ EXPECTED = {
     # Необученная модель, выдуманная история и подменённые после выноса реконструкции:
     # засчитано то, что сделано (классы, данные, пара, рисунок), но не модель.
     "forged_history": ("graded", {**FULL, **dict.fromkeys(MODEL_CHECKS, 0.0)}),
-    # PCA на numpy вместо VAE: модель, обучение, реконструкции и трансформация — ноль.
+    # PCA на numpy вместо VAE: модель, обучение, реконструкции и морфинг — ноль.
     "stand_in": ("graded", {**FULL, **dict.fromkeys(MODEL_CHECKS, 0.0)}),
     "cross_fade": ("graded", {**FULL, "test_morph": 0.0}),
     "plain_autoencoder": ("graded", {**FULL, "test_vae": 0.0}),
