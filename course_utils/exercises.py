@@ -1,4 +1,4 @@
-"""Самопроверка упражнений в конце ноутбуков 01 и 02.
+"""Самопроверка упражнений в конце ноутбуков 01, 02 и 03.
 
 Каждая функция ``check_...`` принимает ответ студента, ничего не возвращает (в ноутбуке
 под ячейкой не появляется лишнего ``Out``) и:
@@ -33,6 +33,9 @@ __all__ = [
     "check_sampling",
     "check_beta_kl",
     "check_grid_points",
+    "check_attribute_vector",
+    "check_morph_points",
+    "check_psnr",
 ]
 
 
@@ -292,7 +295,9 @@ def _call(answer, *arrays):
     import keras
 
     try:
-        return answer(*[keras.ops.convert_to_tensor(a) for a in arrays])
+        return answer(
+            *[keras.ops.convert_to_tensor(a) if isinstance(a, np.ndarray) else a for a in arrays]
+        )
     except Exception:  # noqa: BLE001 — вторая попытка покажет студенту его собственную ошибку
         return answer(*arrays)
 
@@ -365,3 +370,87 @@ def check_grid_points(answer, n: int = 5) -> None:
     if np.allclose(np.unique(got), np.unique(plain)):
         _fail("Точки остались в [0, 1]: переведите их в скрытое пространство norm.ppf.")
     _fail("Точки не совпадают с norm.ppf((k + 0.5)/n) во всех парах.")
+
+
+# --- Ноутбук 03 -------------------------------------------------------------------------
+
+
+def check_attribute_vector(answer) -> None:
+    """Упражнение 03.1: ``attribute_vector(z, has_attribute)`` — разность средних кодов лиц с
+    признаком и без него, нормированная на единичную длину."""
+    if answer is None:
+        return _not_started("напишите функцию attribute_vector(z, has_attribute).")
+    rng = np.random.default_rng(5)
+    z = rng.normal(size=(40, 6)).astype("float32")
+    has = np.arange(40) % 3 == 0
+    z[has] += np.array([2.0, 0, 0, -1.0, 0, 0], dtype="float32")
+    result = _call(answer, z, has)
+    if result is None:
+        return _not_started("функция attribute_vector пока возвращает None.")
+    got = _numpy(result).reshape(-1)
+    if got.shape != (z.shape[1],):
+        _fail(f"Нужен один вектор длины {z.shape[1]} (размер кода), получена форма {got.shape}.")
+    difference = z[has].mean(axis=0) - z[~has].mean(axis=0)
+    unit = difference / np.linalg.norm(difference)
+    if np.allclose(got, unit, atol=1e-4):
+        return _correct("среднее кодов «с признаком» минус среднее «без», длина 1.")
+    if np.allclose(got, -unit, atol=1e-4):
+        _fail("Вектор смотрит в обратную сторону: вычитайте среднее лиц БЕЗ признака.")
+    if np.allclose(got, difference, atol=1e-4):
+        _fail("Направление верное, но длина не 1: разделите на np.linalg.norm(...).")
+    positive = z[has].mean(axis=0)
+    if np.allclose(got, positive / np.linalg.norm(positive), atol=1e-4):
+        _fail("Это только среднее лиц с признаком: вычтите среднее лиц без него.")
+    _fail("Не похоже на разность средних: сравните z[has_attribute] и z[~has_attribute].")
+
+
+def check_morph_points(answer) -> None:
+    """Упражнение 03.2: ``morph_points(z_a, z_b, n)`` — ``n`` точек отрезка от ``z_a`` до
+    ``z_b`` через равные промежутки, оба конца включены."""
+    if answer is None:
+        return _not_started("напишите функцию morph_points(z_a, z_b, n).")
+    rng = np.random.default_rng(7)
+    z_a, z_b = rng.normal(size=(2, 4)).astype("float32")
+    n = 6
+    result = _call(answer, z_a, z_b, n)
+    if result is None:
+        return _not_started("функция morph_points пока возвращает None.")
+    got = _numpy(result)
+    if got.shape != (n, z_a.size):
+        _fail(
+            f"Для n = {n} и кодов длины {z_a.size} нужна форма ({n}, {z_a.size}), а не {got.shape}."
+        )
+    alphas = np.linspace(0, 1, n)[:, None]
+    if np.allclose(got, z_a * (1 - alphas) + z_b * alphas, atol=1e-5):
+        return _correct("первая точка — z_A, последняя — z_B, шаги равные.")
+    if np.allclose(got, z_b * (1 - alphas) + z_a * alphas, atol=1e-5):
+        _fail("Путь идёт от B к A: при α = 0 должна получиться точка z_A.")
+    lecture = np.arange(0, 1, 1 / n)[:, None]  # как в лекции: 1 не входит
+    if np.allclose(got, z_a * (1 - lecture) + z_b * lecture, atol=1e-5):
+        _fail("Путь не доходит до B (как в коде лекции): берите np.linspace(0, 1, n).")
+    _fail("Точки не лежат на отрезке z_A·(1 − α) + z_B·α для α = 0 … 1 с равным шагом.")
+
+
+def check_psnr(answer) -> None:
+    """Упражнение 03.3: ``psnr(images, reconstructions)`` — PSNR в децибелах для значений
+    0..1 по средней квадратичной ошибке всех значений."""
+    if answer is None:
+        return _not_started("напишите функцию psnr(images, reconstructions).")
+    rng = np.random.default_rng(11)
+    images = rng.uniform(size=(3, 8, 8, 3)).astype("float32")
+    noisy = np.clip(images + rng.normal(scale=0.1, size=images.shape), 0, 1).astype("float32")
+    result = _call(answer, images, noisy)
+    if result is None:
+        return _not_started("функция psnr пока возвращает None.")
+    value = _to_number(result)
+    mse = float(np.mean((images.astype("float64") - noisy) ** 2))
+    expected = 10 * math.log10(1 / mse)
+    if math.isclose(value, expected, abs_tol=1e-3):
+        return _correct(f"PSNR = 10·log₁₀(1 / MSE) = {expected:.2f} дБ.")
+    if math.isclose(value, 20 * math.log10(1 / mse), abs_tol=1e-3):
+        _fail("Множитель 20 — для корня из MSE (RMSE); для самой MSE — 10·log₁₀(1/MSE).")
+    if math.isclose(value, 10 * math.log10(255**2 / mse), abs_tol=1e-3):
+        _fail("Максимум значения здесь 1, а не 255: изображения уже переведены в 0..1.")
+    if math.isclose(value, mse, rel_tol=1e-3):
+        _fail("Это сама MSE: PSNR = 10·log₁₀(1 / MSE) в децибелах.")
+    _fail(f"{value:g} дБ — не то: PSNR = 10·log₁₀(1 / MSE), MSE — среднее по всем значениям.")

@@ -192,7 +192,7 @@ def report_attribute_effects(effects, classifier, min_effect=MIN_EFFECT):
     вероятности другого измеримого атрибута между крайними alpha."""
     measurable = set(classifier.measurable())
     alphas = next(iter(effects.values()))["alphas"] if effects else []
-    header = "".join(f"{f'α={a:+g}':>8}" for a in alphas)
+    header = "".join(f"{f'α={a:+g}' if a else 'α=0':>8}" for a in alphas)
     print(f"{'вектор':<12}{header}   вывод        утечка (наибольшая)")
     verdicts = {}
     for name, effect in effects.items():

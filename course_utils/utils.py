@@ -95,3 +95,18 @@ def display(images, n=10, size=(20, 3), cmap=GRAY_CMAP, as_type="float32", save_
 def _is_tf_dataset(data):
     tf = sys.modules.get("tensorflow")  # не импортируем TensorFlow ради проверки
     return tf is not None and isinstance(data, tf.data.Dataset)
+
+
+def count_ru(n: int, one: str, few: str, many: str) -> str:
+    """Число со словом в нужной форме и с русским разделителем тысяч (неразрывный пробел):
+    ``count_ru(43, "шаг", "шага", "шагов")`` -> «43 шага», ``count_ru(3440, ...)`` ->
+    «3 440 шагов»."""
+    n = int(n)
+    last_two, last = abs(n) % 100, abs(n) % 10
+    if last == 1 and last_two != 11:
+        word = one
+    elif 2 <= last <= 4 and not 12 <= last_two <= 14:
+        word = few
+    else:
+        word = many
+    return f"{n:,}".replace(",", "\u00a0") + f" {word}"

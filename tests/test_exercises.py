@@ -20,7 +20,7 @@ ANSWERS = Path(__file__).resolve().parents[1] / "docs" / "exercise_answers.md"
 
 def test_reference_answers_pass_their_checks(capsys):
     blocks = re.findall(r"```python\n(.*?)```", ANSWERS.read_text(encoding="utf-8"), re.S)
-    assert len(blocks) == 8
+    assert len(blocks) == 11
     for block in blocks:
         namespace = {
             "keras": keras,
@@ -28,7 +28,7 @@ def test_reference_answers_pass_their_checks(capsys):
             **{n: getattr(exercises, n) for n in exercises.__all__},
         }
         exec(block, namespace)  # noqa: S102 — наш собственный файл с ответами
-    assert capsys.readouterr().out.count("Верно!") == 8
+    assert capsys.readouterr().out.count("Верно!") == 11
 
 
 # --- ответа пока нет: печать, без исключения ------------------------------------------
@@ -64,6 +64,9 @@ def test_untouched_templates_are_not_errors(capsys):
     assert not_started(exercises.check_kl_divergence, lambda m, v: None, capsys)
     assert not_started(exercises.check_sampling, lambda m, v, e: None, capsys)
     assert not_started(exercises.check_grid_points, lambda n: None, capsys)
+    assert not_started(exercises.check_attribute_vector, lambda z, has: None, capsys)
+    assert not_started(exercises.check_morph_points, lambda a, b, n: None, capsys)
+    assert not_started(exercises.check_psnr, lambda x, y: None, capsys)
 
 
 # --- 01.1 ----------------------------------------------------------------------------
@@ -338,3 +341,138 @@ def grid_diagonal(n):
 def test_grid_rejects(fn, says):
     with pytest.raises(ExerciseError, match=says):
         exercises.check_grid_points(fn)
+
+
+# --- 03.1 ----------------------------------------------------------------------------
+
+
+def vector_numpy(z, has):
+    has = np.asarray(has, dtype=bool)
+    d = z[has].mean(axis=0) - z[~has].mean(axis=0)
+    return d / np.linalg.norm(d)
+
+
+def vector_ops(z, has):
+    mask = ops.cast(ops.convert_to_tensor(has), "float32")[:, None]
+    positive = ops.sum(z * mask, axis=0) / ops.sum(mask)
+    negative = ops.sum(z * (1 - mask), axis=0) / ops.sum(1 - mask)
+    d = positive - negative
+    return d / ops.sqrt(ops.sum(ops.square(d)))
+
+
+def vector_labels_01(z, has):  # метки 0/1 как числа, как в таблице атрибутов
+    labels = np.asarray(has).astype(int)
+    d = z[labels == 1].mean(axis=0) - z[labels == 0].mean(axis=0)
+    return d / np.sqrt((d**2).sum())
+
+
+@pytest.mark.parametrize("fn", [vector_numpy, vector_ops, vector_labels_01])
+def test_attribute_vector_accepts(fn, capsys):
+    assert correct(exercises.check_attribute_vector, fn, capsys)
+
+
+def vector_reversed(z, has):
+    return -vector_numpy(z, has)
+
+
+def vector_unnormalised(z, has):
+    return z[has].mean(axis=0) - z[~has].mean(axis=0)
+
+
+def vector_positive_only(z, has):
+    m = z[has].mean(axis=0)
+    return m / np.linalg.norm(m)
+
+
+def vector_of_all(z, has):
+    return z.mean(axis=0) / np.linalg.norm(z.mean(axis=0))
+
+
+@pytest.mark.parametrize(
+    ("fn", "says"),
+    [
+        (vector_reversed, "обратную сторону"),
+        (vector_unnormalised, "длина не 1"),
+        (vector_positive_only, "только среднее"),
+        (vector_of_all, "разность средних"),
+        (lambda z, has: z, "один вектор"),
+    ],
+)
+def test_attribute_vector_rejects(fn, says):
+    with pytest.raises(ExerciseError, match=says):
+        exercises.check_attribute_vector(fn)
+
+
+# --- 03.2 ----------------------------------------------------------------------------
+
+
+def morph_linspace(z_a, z_b, n):
+    alphas = np.linspace(0, 1, n)[:, None]
+    return z_a * (1 - alphas) + z_b * alphas
+
+
+def morph_loop(z_a, z_b, n):
+    return [z_a + (z_b - z_a) * k / (n - 1) for k in range(n)]
+
+
+def morph_ops(z_a, z_b, n):
+    alphas = ops.reshape(ops.linspace(0.0, 1.0, n), (n, 1))
+    return ops.convert_to_tensor(z_a)[None] * (1 - alphas) + ops.convert_to_tensor(z_b) * alphas
+
+
+@pytest.mark.parametrize("fn", [morph_linspace, morph_loop, morph_ops])
+def test_morph_points_accepts(fn, capsys):
+    assert correct(exercises.check_morph_points, fn, capsys)
+
+
+def morph_lecture(z_a, z_b, n):
+    alphas = np.arange(0, 1, 1 / n)[:, None]
+    return z_a * (1 - alphas) + z_b * alphas
+
+
+@pytest.mark.parametrize(
+    ("fn", "says"),
+    [
+        (morph_lecture, "не доходит до B"),
+        (lambda a, b, n: morph_linspace(b, a, n), "от B к A"),
+        (lambda a, b, n: morph_linspace(a, b, n + 1), "нужна форма"),
+        (lambda a, b, n: morph_linspace(a, b, n) ** 2, "не лежат на отрезке"),
+    ],
+)
+def test_morph_points_rejects(fn, says):
+    with pytest.raises(ExerciseError, match=says):
+        exercises.check_morph_points(fn)
+
+
+# --- 03.3 ----------------------------------------------------------------------------
+
+
+def psnr_numpy(x, y):
+    return 10 * np.log10(1 / np.mean((x - y) ** 2))
+
+
+def psnr_ops(x, y):
+    return 10 * ops.log(1 / ops.mean(ops.square(x - y))) / np.log(10)
+
+
+def psnr_from_rmse(x, y):  # 20·log10(1/RMSE) — то же самое
+    return 20 * np.log10(1 / np.sqrt(np.mean((x - y) ** 2)))
+
+
+@pytest.mark.parametrize("fn", [psnr_numpy, psnr_ops, psnr_from_rmse])
+def test_psnr_accepts(fn, capsys):
+    assert correct(exercises.check_psnr, fn, capsys)
+
+
+@pytest.mark.parametrize(
+    ("fn", "says"),
+    [
+        (lambda x, y: 20 * np.log10(1 / np.mean((x - y) ** 2)), "Множитель 20"),
+        (lambda x, y: 10 * np.log10(255**2 / np.mean((x - y) ** 2)), "255"),
+        (lambda x, y: np.mean((x - y) ** 2), "сама MSE"),
+        (lambda x, y: np.log10(1 / np.mean((x - y) ** 2)), "PSNR = 10"),
+    ],
+)
+def test_psnr_rejects(fn, says):
+    with pytest.raises(ExerciseError, match=says):
+        exercises.check_psnr(fn)

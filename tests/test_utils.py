@@ -154,3 +154,42 @@ def test_display_rejects_bad_shapes(bad, message):
 def test_display_rejects_bad_n(images, n):
     with pytest.raises(ValueError, match="n должно быть"):
         display(images, n=n)
+
+
+# Формы слова «шаг» для чисел, выписанные по словарю, а не по правилу в коде.
+STEPS = {
+    0: "шагов",
+    1: "шаг",
+    2: "шага",
+    4: "шага",
+    5: "шагов",
+    11: "шагов",
+    12: "шагов",
+    14: "шагов",
+    21: "шаг",
+    22: "шага",
+    43: "шага",
+    80: "шагов",
+    101: "шаг",
+    111: "шагов",
+    112: "шагов",
+    122: "шага",
+    1000: "шагов",
+    3441: "шаг",
+}
+
+
+@pytest.mark.parametrize(("n", "word"), sorted(STEPS.items()))
+def test_count_ru_agrees_with_the_dictionary(n, word):
+    from course_utils.utils import count_ru
+
+    text = count_ru(n, "шаг", "шага", "шагов")
+    assert text.endswith(f" {word}")
+    assert text.split(" ")[0].replace("\u00a0", "") == str(n)
+
+
+def test_count_ru_separates_thousands_russian_style():
+    from course_utils.utils import count_ru
+
+    assert count_ru(3440, "шаг", "шага", "шагов") == "3\u00a0440 шагов"
+    assert count_ru(253584, "параметр", "параметра", "параметров") == "253\u00a0584 параметра"
