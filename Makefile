@@ -4,6 +4,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# TensorFlow на CPU берёт память под каждый большой тензор заново, а glibc отдаёт её системе
+# и получает снова: на лицах (ноутбук 03) это было 436 тыс. страничных прерываний и 1,05 с
+# системного времени на шаг. Одна арена и высокие пороги оставляют память процессу: 18 тыс.
+# прерываний и 0,07 с (docs/faces_runs.md). Ядра Jupyter наследуют эти переменные.
+export MALLOC_ARENA_MAX ?= 1
+export MALLOC_MMAP_THRESHOLD_ ?= 1000000000
+export MALLOC_TRIM_THRESHOLD_ ?= 4000000000
 # Ноутбуки и задания перечислены в course.toml; Makefile спрашивает о них у его читателя.
 MANIFEST = $(BIN)/python -m course_utils.manifest --root $(CURDIR)
 

@@ -7,7 +7,13 @@
 * ``memory`` — изображения один раз прочитаны в память (``load_celeba_arrays``), батчи из
   массива uint8 (так ноутбук учится теперь);
 * ``memory_bf16`` — то же со смешанной точностью ``mixed_bfloat16``;
-* ``memory_b256`` — то же с батчем 256.
+* ``memory_b256`` — то же с батчем 256;
+* ``memory_glibc`` — как ``memory``, но с настройками glibc по умолчанию: без
+  ``MALLOC_ARENA_MAX=1`` и высоких порогов, которые ``make`` задаёт всем своим командам
+  (каждый большой тензор тогда берёт память у системы заново).
+
+Все варианты, кроме ``memory_glibc``, идут с переменными памяти из Makefile. Кроме скорости
+печатается число страничных прерываний (minor faults) и системное время процессора на шаг.
 
 Варианты чередуются по кругу (ABCD ABCD...), чтобы нагрузка общей машины делилась между
 ними поровну; печатается медиана изображений в секунду и средняя потеря после замера.
@@ -23,12 +29,20 @@ import subprocess
 import sys
 import time
 
-MODES = ("disk", "memory", "memory_bf16", "memory_b256")
+MODES = ("disk", "memory", "memory_bf16", "memory_b256", "memory_glibc")
+#: Переменные glibc из Makefile (одна арена, память не возвращается системе после каждого тензора).
+MALLOC_TUNING = {
+    "MALLOC_ARENA_MAX": "1",
+    "MALLOC_MMAP_THRESHOLD_": "1000000000",
+    "MALLOC_TRIM_THRESHOLD_": "4000000000",
+}
 
 
 def measure(mode, steps):
     """Один замер в отдельном процессе (политика точности глобальна для процесса)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import resource
+
     import keras
     import tensorflow as tf
 
@@ -56,15 +70,19 @@ def measure(mode, steps):
             .prefetch(2)
         )
     vae.fit(data, steps_per_epoch=3, epochs=1, verbose=0)  # прогрев: граф, первые батчи
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     history = vae.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "mode": mode,
         "batch": batch,
         "steps": steps,
         "images_per_s": steps * batch / seconds,
         "loss": history.history["loss"][-1],
+        "minor_faults_per_step": (after.ru_minflt - usage.ru_minflt) / steps,
+        "system_s_per_step": (after.ru_stime - usage.ru_stime) / steps,
     }
 
 
@@ -80,8 +98,12 @@ def main(argv=None):
     results = {mode: [] for mode in MODES}
     for _ in range(args.rounds):
         for mode in MODES:
+            env = {k: v for k, v in os.environ.items() if k not in MALLOC_TUNING}
+            if mode != "memory_glibc":
+                env.update(MALLOC_TUNING)
             out = subprocess.run(
                 [sys.executable, __file__, "--one", mode, "--steps", str(args.steps)],
+                env=env,
                 capture_output=True,
                 text=True,
                 check=True,
@@ -89,13 +111,17 @@ def main(argv=None):
             row = json.loads(out.strip().splitlines()[-1])
             results[mode].append(row)
             print(json.dumps(row), flush=True)
-    print("| вариант | батч | изображений/с (медиана) | замеры |\n|---|---|---|---|")
+    print(
+        "| вариант | батч | изображений/с (медиана) | замеры | прерываний на шаг | сист. с на шаг |"
+        "\n|---|---|---|---|---|---|"
+    )
     for mode, rows in results.items():
         speeds = sorted(r["images_per_s"] for r in rows)
         print(
             f"| {mode} | {rows[0]['batch']} | {speeds[len(speeds) // 2]:.0f} | "
             + ", ".join(f"{s:.0f}" for s in speeds)
-            + " |"
+            + f" | {sorted(r['minor_faults_per_step'] for r in rows)[len(rows) // 2]:.0f}"
+            + f" | {sorted(r['system_s_per_step'] for r in rows)[len(rows) // 2]:.2f} |"
         )
 
 
