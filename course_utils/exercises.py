@@ -408,6 +408,8 @@ def check_attribute_vector(answer) -> None:
 def check_morph_points(answer) -> None:
     """Упражнение 03.2: ``morph_points(z_a, z_b, n)`` — ``n`` точек отрезка от ``z_a`` до
     ``z_b`` через равные промежутки, оба конца включены."""
+    from course_utils.vae_utils import line_points
+
     if answer is None:
         return _not_started("напишите функцию morph_points(z_a, z_b, n).")
     rng = np.random.default_rng(7)
@@ -421,10 +423,9 @@ def check_morph_points(answer) -> None:
         _fail(
             f"Для n = {n} и кодов длины {z_a.size} нужна форма ({n}, {z_a.size}), а не {got.shape}."
         )
-    alphas = np.linspace(0, 1, n)[:, None]
-    if np.allclose(got, z_a * (1 - alphas) + z_b * alphas, atol=1e-5):
+    if np.allclose(got, line_points(z_a, z_b, n), atol=1e-5):
         return _correct("первая точка — z_A, последняя — z_B, шаги равные.")
-    if np.allclose(got, z_b * (1 - alphas) + z_a * alphas, atol=1e-5):
+    if np.allclose(got, line_points(z_b, z_a, n), atol=1e-5):
         _fail("Путь идёт от B к A: при α = 0 должна получиться точка z_A.")
     lecture = np.arange(0, 1, 1 / n)[:, None]  # как в лекции: 1 не входит
     if np.allclose(got, z_a * (1 - lecture) + z_b * lecture, atol=1e-5):
@@ -435,6 +436,8 @@ def check_morph_points(answer) -> None:
 def check_psnr(answer) -> None:
     """Упражнение 03.3: ``psnr(images, reconstructions)`` — PSNR в децибелах для значений
     0..1 по средней квадратичной ошибке всех значений."""
+    from course_utils.face_quality import psnr
+
     if answer is None:
         return _not_started("напишите функцию psnr(images, reconstructions).")
     rng = np.random.default_rng(11)
@@ -445,7 +448,7 @@ def check_psnr(answer) -> None:
         return _not_started("функция psnr пока возвращает None.")
     value = _to_number(result)
     mse = float(np.mean((images.astype("float64") - noisy) ** 2))
-    expected = 10 * math.log10(1 / mse)
+    expected = psnr(images, noisy)  # мера, которой ноутбук 03 оценивает реконструкции
     if math.isclose(value, expected, abs_tol=1e-3):
         return _correct(f"PSNR = 10·log₁₀(1 / MSE) = {expected:.2f} дБ.")
     if math.isclose(value, 20 * math.log10(1 / mse), abs_tol=1e-3):

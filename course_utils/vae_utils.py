@@ -23,6 +23,7 @@ from course_utils.images import show_grid, to_numpy
 __all__ = [
     "encode_mean",
     "decode",
+    "line_points",
     "decode_line",
     "get_vector_from_label",
     "add_vector_to_images",
@@ -72,20 +73,24 @@ def decode(z, vae):
     return to_numpy(decoder(np.asarray(z, dtype="float32"), training=False))
 
 
-def decode_line(start, end, vae, n=10):
-    """Точки отрезка скрытого пространства от ``start`` до ``end`` и их декодирование.
-
-    Точки ``(1 - alpha) * start + alpha * end`` для ``n`` значений alpha от 0 до 1
-    ВКЛЮЧИТЕЛЬНО; все декодируются одним вызовом. Возвращает ``(points, images)``.
-    Единственная интерполяция курса: ею пользуются :func:`morph` и исследователь.
-    """
+def line_points(start, end, n=10):
+    """``n`` точек ``(1 - alpha) * start + alpha * end`` для alpha от 0 до 1 ВКЛЮЧИТЕЛЬНО,
+    массив ``(n, z_dim)``. Единственная интерполяция курса: ею пользуются
+    :func:`decode_line` (а через неё :func:`morph` и исследователь) и проверка упражнения
+    о морфинге."""
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 2:
         raise ValueError(
-            f"decode_line: n должно быть целым числом >= 2 (оба конца), получено {n!r}."
+            f"Точек на отрезке n должно быть целое число >= 2 (оба конца), получено {n!r}."
         )
     start, end = np.asarray(start, dtype="float32"), np.asarray(end, dtype="float32")
     alphas = np.linspace(0.0, 1.0, int(n), dtype="float32")[:, None]
-    points = (1.0 - alphas) * start + alphas * end
+    return (1.0 - alphas) * start + alphas * end
+
+
+def decode_line(start, end, vae, n=10):
+    """Точки отрезка скрытого пространства от ``start`` до ``end`` (:func:`line_points`) и
+    их декодирование одним вызовом. Возвращает ``(points, images)``."""
+    points = line_points(start, end, n)
     return points, decode(points, vae)
 
 
