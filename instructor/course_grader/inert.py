@@ -4,7 +4,8 @@
 они становятся безопасными для того, кто откроет результат:
 
 * :func:`csv_cell` — ячейка CSV не начинается с ``= + - @``, табуляции или CR (правило OWASP
-  «CSV Injection»): такую ячейку Excel, LibreOffice и Google Таблицы считают формулой;
+  «CSV Injection»): такую ячейку Excel, LibreOffice и Google Таблицы считают формулой; и
+  управляющих символов в ней нет (кроме перевода строки): ``cat grades.csv`` их не исполнит;
 * :func:`clean_html` — фрагмент HTML через санитайзер Ammonia (пакет ``nh3``): без скриптов,
   обработчиков событий, ``<iframe>``, ``<form>``, ``javascript:``-ссылок;
 * :func:`html_page` — страница с метатегом Content-Security-Policy, который запрещает любые
@@ -105,7 +106,8 @@ def csv_cell(value: object) -> str:
 
     Числа (``int``, ``float``) пишутся как есть (``-1`` остаётся числом); строка, которая
     начинается с ``= + - @``, табуляции или CR, получает спереди апостроф ``'``: её видно
-    как текст, а формула не вычисляется. ``None`` — пустая ячейка.
+    как текст, а формула не вычисляется. Управляющие символы, кроме перевода строки,
+    записываются видимо, как в :func:`terminal`. ``None`` — пустая ячейка.
     """
     if value is None:
         return ""
@@ -115,8 +117,10 @@ def csv_cell(value: object) -> str:
         return f"{value:g}" if isinstance(value, float) else str(value)
     text = str(value)
     if text.startswith(FORMULA_START):
-        return "'" + text
-    return text
+        text = "'" + text
+    # Перевод строки в ячейке законен (многострочный отзыв); остальные управляющие символы
+    # видны как \x1b, \u202e — так CSV безопасно и читать в терминале.
+    return "".join(ch if ch == "\n" or not _is_control(ch) else _visible(ch) for ch in text)
 
 
 def write_csv(path: Path, header: Iterable[object], rows: Iterable[Iterable[object]]) -> None:
@@ -181,12 +185,22 @@ def terminal(value: object) -> str:
     for ch in "" if value is None else str(value):
         if ch == "\\":
             out.append("\\\\")
-        elif unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
-            code = ord(ch)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        elif _is_control(ch):
+            out.append(_visible(ch))
         else:
             out.append(ch)
     return "".join(out)
+
+
+def _is_control(ch: str) -> bool:
+    """Управляющий или невидимый символ: Unicode Cc, Cf, Zl, Zp."""
+    return unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
+
+
+def _visible(ch: str) -> str:
+    """Видимая запись символа: ``\\x1b``, ``\\u202e``."""
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 _UNSAFE_FILE_CHARS = re.compile(r"[^\w.\- ]+")

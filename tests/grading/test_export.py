@@ -163,7 +163,8 @@ def test_hostile_names_stay_inert_in_csv_zip_and_terminal(moodle):
         for cell in row:
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
     hostile = next(r for r in rows if r[0] == "Participant 103")
-    assert hostile[1] == "'" + HOSTILE_NAME
+    assert hostile[1] == "'" + HOSTILE_NAME.replace("\x1b", "\\x1b")  # ESC виден, не действует
+    assert "\x1b" not in (moodle.course_dir / "export" / "moodle" / "grades.csv").read_text("utf-8")
     with zipfile.ZipFile(moodle.course_dir / "export" / "moodle" / "feedback.zip") as z:
         (name,) = [n for n in z.namelist() if "_103_" in n]
         page = z.read(name).decode("utf-8")

@@ -308,6 +308,7 @@ def test_student_strings_are_inert_for_their_readers(graded):
         rows = {row["student"]: row for row in csv.DictReader(f)}
     typed = rows["hostile_strings"]["student_id_typed"]
     assert typed.startswith("'=HYPERLINK("), typed  # текст, а не формула
+    assert "\x1b" not in typed and "\\x1b[2K\\x0d10/10 graded" in typed  # и не команда терминалу
     assert "\x1b" not in graded["log"] and "\r" not in graded["log"]
     assert "\\x1b[2K\\x0d10/10 graded" in graded["log"]  # виден, но не действует
     page = _feedback(course, "hostile_strings")

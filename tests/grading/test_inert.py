@@ -1,6 +1,7 @@
 """Обезвреживание строк работы: CSV без формул, HTML без скриптов, терминал без ESC."""
 
 import csv
+import unicodedata
 
 import pytest
 
@@ -9,12 +10,24 @@ from course_grader import inert
 
 @pytest.mark.parametrize(
     "value",
-    ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "=1"],
+    ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "=1"],
 )
 def test_csv_cell_neutralises_formula_starts(value):
     cell = inert.csv_cell(value)
     assert cell == "'" + value
     assert not cell.startswith(inert.FORMULA_START)
+
+
+@pytest.mark.parametrize(("value", "cell"), [("\tx", "'\\x09x"), ("\r=1", "'\\x0d=1")])
+def test_csv_cell_tab_and_cr_starts_become_visible_text(value, cell):
+    assert inert.csv_cell(value) == cell
+
+
+def test_csv_cell_shows_control_characters_but_keeps_newlines():
+    attack = "s1\x1b[2K\r10/10 \u202eгрыз\x07\nвторая строка"
+    cell = inert.csv_cell(attack)
+    assert cell == "s1\\x1b[2K\\x0d10/10 \\u202eгрыз\\x07\nвторая строка"
+    assert all(unicodedata.category(ch)[0] != "C" for ch in cell.replace("\n", ""))
 
 
 @pytest.mark.parametrize("value", ["Иванов Иван", "a=1", "12345", "", "x-y"])
@@ -30,13 +43,19 @@ def test_csv_cell_keeps_numbers_numeric():
 
 def test_write_csv_round_trip(tmp_path):
     path = tmp_path / "x.csv"
-    inert.write_csv(path, ["имя", "=bad"], [["=cmd|' /C calc'!A0", 3.0], ['Пётр, "П"\nвторая', 1]])
+    inert.write_csv(
+        path,
+        ["имя", "=bad"],
+        [["=cmd|' /C calc'!A0", 3.0], ['Пётр, "П"\nвторая', 1], ["\x1b]0;x\x07", "a\\b"]],
+    )
     rows = list(csv.reader(path.open(encoding="utf-8", newline="")))
     assert rows == [
         ["имя", "'=bad"],
         ["'=cmd|' /C calc'!A0", "3"],
         ['Пётр, "П"\nвторая', "1"],
+        ["\\x1b]0;x\\x07", "a\\b"],
     ]
+    assert "\x1b" not in path.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
