@@ -8,6 +8,7 @@
   массива uint8 (так ноутбук учится теперь);
 * ``memory_bf16`` — то же со смешанной точностью ``mixed_bfloat16``;
 * ``memory_b256`` — то же с батчем 256;
+* ``memory_xla`` — то же с XLA (``compile(jit_compile=True)``): шаг компилируется целиком;
 * ``memory_glibc`` — как ``memory``, но с настройками glibc по умолчанию: без
   ``MALLOC_ARENA_MAX=1`` и высоких порогов, которые ``make`` задаёт всем своим командам
   (каждый большой тензор тогда берёт память у системы заново).
@@ -29,7 +30,7 @@ import subprocess
 import sys
 import time
 
-MODES = ("disk", "memory", "memory_bf16", "memory_b256", "memory_glibc")
+MODES = ("disk", "memory", "memory_bf16", "memory_b256", "memory_xla", "memory_glibc")
 #: Переменные glibc из Makefile (одна арена, память не возвращается системе после каждого тензора).
 MALLOC_TUNING = {
     "MALLOC_ARENA_MAX": "1",
@@ -56,7 +57,7 @@ def measure(mode, steps):
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
     keras.utils.set_random_seed(0)
     vae = VAE(build_face_encoder(), build_face_decoder(), beta=5000.0, reconstruction="mse")
-    vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    vae.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=mode.endswith("xla"))
     if mode == "disk":
         data = load_celeba(data_dir=folder, batch_size=batch).repeat()
     else:
