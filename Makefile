@@ -15,7 +15,7 @@ export MALLOC_TRIM_THRESHOLD_ ?= 4000000000
 MANIFEST = $(BIN)/python -m course_utils.manifest --root $(CURDIR)
 
 .PHONY: setup backends run lab test system-deps lint unit unit-backends nbval test-browser \
-        test-backends test-oldest release grade regrade sample-data bench quality clean set-repo
+        test-backends test-oldest release grade regrade sample-data bench times quality clean set-repo
 
 # --- Установка ---------------------------------------------------------------------------
 
@@ -189,6 +189,14 @@ bench: backends
 	$(BIN)/python tools/bench/grading_bench.py  # проверка работ: 1, 2, N исполнителей, стоимость курса
 	# VAE лиц: шагов и минут до качества ноутбука 03 у прежнего и нынешнего рецептов (больше часа)
 	$(BIN)/python tools/bench/faces_time_to_quality.py --json docs/faces_time_to_quality.json
+
+# Время каждого ноутбука на встроенных данных в обоих профилях -> docs/run_times.json и
+# таблица в README (tools/readme_times.py). Полный профиль — как make run (около часа на 2 ядрах).
+times: setup
+	COURSE_DATA=sample COURSE_FAST=1 $(BIN)/python tools/run_notebooks.py --build-dir build/fast \
+	  --record docs/run_times.json
+	COURSE_DATA=sample $(BIN)/python tools/run_notebooks.py --record docs/run_times.json
+	$(BIN)/python tools/readme_times.py
 
 # Качество моделей в полных профилях -> docs/quality.md (+ .json). Долго: на 2 ядрах CPU —
 # больше часа; QUALITY_ARGS="--parts faces" выбирает части (см. tools/quality.py).

@@ -5,12 +5,19 @@
 нерешённой версии задания для студентов — эталон преподавателя). Для каждого ноутбука
 в ``build/notebooks/`` появляется выполненная копия, а в ``build/figures/<имя>/`` —
 все его рисунки в PNG. Исходные ноутбуки не меняются.
+
+``--record docs/run_times.json`` дописывает в этот файл время каждого ноутбука, профиль,
+данные и загрузку машины до и после: из него ``tools/readme_times.py`` строит таблицу
+времени в README.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import datetime
+import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,6 +26,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from course_utils import manifest
+from course_utils.config import data_source, fast_mode
 
 #: Корень курса: папка над tools/ (в ней course.toml).
 COURSE_ROOT = Path(__file__).resolve().parent.parent
@@ -56,11 +64,37 @@ def run_notebook(path: Path, build_dir: Path, timeout: int | None = None) -> flo
     return elapsed
 
 
+def run_record(path: Path, seconds: float, load_before: tuple[float, ...]) -> dict:
+    """Запись об одном выполнении: что, в каком профиле, на каких данных, сколько и при какой загрузке."""
+    source = data_source()
+    return {
+        "notebook": path.stem,
+        "profile": "fast" if fast_mode() else "full",
+        "data": source if source in ("sample", "download") else "local",
+        "seconds": round(seconds, 1),
+        "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in os.getloadavg()],
+        "cpus": len(os.sched_getaffinity(0)),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def save_record(path: Path, record: dict) -> None:
+    """Заменяет в ``path`` запись того же ноутбука, профиля и данных (или добавляет новую)."""
+    records = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+    key = ("notebook", "profile", "data")
+    records = [r for r in records if [r[k] for k in key] != [record[k] for k in key]]
+    records.append(record)
+    records.sort(key=lambda r: [r[k] for k in key])
+    path.write_text(json.dumps(records, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="ноутбуки (по умолчанию все)")
     parser.add_argument("--build-dir", type=Path, default=COURSE_ROOT / "build")
     parser.add_argument("--list", action="store_true", help="только напечатать, что выполнится")
+    parser.add_argument("--record", type=Path, help="JSON, куда дописать время каждого ноутбука")
     args = parser.parse_args(argv)
 
     notebooks = [path.resolve() for path in args.notebooks] or [
@@ -74,8 +108,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for path in notebooks:
         print(f"▶ {path.name}", flush=True)
+        load_before = os.getloadavg()
         elapsed = run_notebook(path, args.build_dir)
         print(f"  готово за {elapsed:.0f} с", flush=True)
+        if args.record:
+            save_record(args.record, run_record(path, elapsed, load_before))
     print(f"Результаты: {args.build_dir}/notebooks, рисунки: {args.build_dir}/figures")
     return 0
 
