@@ -32,11 +32,8 @@ from course_utils import manifest  # noqa: E402
 RECORDS = ROOT / "docs" / "run_times.json"
 README = ROOT / "README.md"
 START, END = "<!-- run-times:start -->", "<!-- run-times:end -->"
-DATA_NAMES = {
-    "sample": "встроенные данные",
-    "local": "локальные копии наборов",
-    "download": "скачанные наборы",
-}
+#: Значения поля ``data`` в записях (их пишет ``run_notebooks.run_record``).
+DATA_KINDS = ("sample", "local", "download")
 
 
 def duration(seconds: float) -> str:
@@ -136,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="только сверить README")
     parser.add_argument("--add-executed", type=Path, help="выполненный ноутбук для записи")
     parser.add_argument("--profile", choices=("fast", "full"), default="full")
-    parser.add_argument("--data", choices=tuple(DATA_NAMES), default="sample")
+    parser.add_argument("--data", choices=DATA_KINDS, default="sample")
     args = parser.parse_args(argv)
     if args.add_executed:
         save_record(RECORDS, executed_record(args.add_executed, args.profile, args.data))

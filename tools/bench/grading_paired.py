@@ -28,7 +28,6 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 
 
 def grade_once(course_data: str) -> dict:
@@ -80,6 +79,10 @@ def main(argv=None) -> int:
         return 0
     if args.baseline is None:
         parser.error("--baseline is required")
+    # This process grades nothing itself: the sibling bench is imported only for its data
+    # folder (each child process imports its own checkout's bench).
+    from grading_bench import SHARED_DATASETS
+
     data = args.data or (
         str(SHARED_DATASETS) if (SHARED_DATASETS / "cifar-10").is_dir() else "sample"
     )
