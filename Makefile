@@ -14,7 +14,7 @@ export MALLOC_TRIM_THRESHOLD_ ?= 4000000000
 # Ноутбуки и задания перечислены в course.toml; Makefile спрашивает о них у его читателя.
 MANIFEST = $(BIN)/python -m course_utils.manifest --root $(CURDIR)
 
-.PHONY: setup backends run lab test system-deps lint unit unit-backends nbval test-browser \
+.PHONY: setup backends run lab test system-deps lint unit unit-core unit-grading unit-backends nbval test-browser \
         test-backends test-oldest release grade regrade sample-data bench times quality clean set-repo
 
 # --- Установка ---------------------------------------------------------------------------
@@ -54,9 +54,14 @@ lab: setup
 # Все проверки. Сначала — системные пакеты (bubblewrap для песочницы, Chromium для браузера):
 # недостающие ставятся, а если нельзя — остановка до любого теста с командой, что выполнить.
 # Бэкенды ставятся до модульных тестов, чтобы тесты переноса моделей между бэкендами и
-# обучения на двух устройствах не пропускались.
+# обучения на двух устройствах не пропускались. Пять наборов тестов друг от друга не зависят
+# и идут по два сразу: поодиночке они большую часть времени ждут подпроцессы (ядра Jupyter,
+# песочницу, браузер) и не занимают обоих ядер (docs/benchmarks.md). Вывод набора печатается
+# целиком, когда он закончится; самые долгие — первыми.
 test: system-deps
-	$(MAKE) lint backends unit unit-backends nbval test-browser
+	$(MAKE) lint backends
+	@echo "== пять наборов тестов, по два сразу: вывод каждого — по его окончании"
+	$(MAKE) -j2 --output-sync=target unit-grading unit-core unit-backends nbval test-browser
 
 system-deps:
 	@bash tools/system_deps.sh
@@ -71,15 +76,22 @@ lint: setup
 
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider --durations=15
 
-unit: setup
-	$(PYTEST) tests --ignore=tests/browser
+# Модульные тесты под TensorFlow: проверка заданий (песочница, оценки, семестр) и всё остальное.
+GRADING_TESTS := tests/grading tests/test_grading.py
+unit: unit-core unit-grading
+
+unit-core: setup
+	$(PYTEST) tests --ignore=tests/browser $(addprefix --ignore=,$(GRADING_TESTS))
+
+unit-grading: setup
+	$(PYTEST) $(GRADING_TESTS)
 
 # Модульные тесты под JAX и PyTorch, каждый бэкенд в своём процессе (nbgrader и браузер —
 # только под TensorFlow: они выполняют ноутбуки в отдельных ядрах).
 OTHER_BACKENDS ?= jax torch
 unit-backends: backends
 	@for b in $(OTHER_BACKENDS); do echo "== KERAS_BACKEND=$$b: модульные тесты"; \
-	  KERAS_BACKEND=$$b $(PYTEST) -q tests --ignore=tests/browser --ignore=tests/test_grading.py --ignore=tests/grading \
+	  KERAS_BACKEND=$$b $(PYTEST) -q tests --ignore=tests/browser $(addprefix --ignore=,$(GRADING_TESTS)) \
 	  || exit 1; done
 
 # Ноутбуки курса (course.toml) в профиле CI под nbval. Версии заданий для студентов
