@@ -57,18 +57,62 @@ def test_table_cells_show_time_date_and_load():
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(9.6, "10 с"), (99, "99 с"), (135, "2 мин 15 с"), (180, "3 мин"), (3421, "57 мин")],
+    [(9.6, "10 с"), (99, "99 с"), (135, "2 мин 15 с"), (180, "3 мин"), (3421, "57 мин")]
+    + [(2747.4, "46 мин")],
 )
 def test_duration(seconds, text):
     assert readme_times.duration(seconds) == text
 
 
-def test_render_replaces_only_the_marked_section():
-    readme = f"до\n{readme_times.START}\nстарое\n{readme_times.END}\nпосле\n"
-    out = readme_times.render(readme, [], ["01"])
+def test_render_replaces_only_the_marked_sections():
+    rt = readme_times
+    readme = (
+        f"до\n{rt.START}\nстарое\n{rt.END}\nмежду\n{rt.TEST_START}\nстарое\n{rt.TEST_END}\nпосле\n"
+    )
+    out = rt.render(readme, [], ["01"], [])
     assert out.startswith("до\n") and out.endswith("\nпосле\n") and "старое" not in out
-    with pytest.raises(SystemExit, match="нет меток"):
-        readme_times.render("без меток", [], ["01"])
+    assert "\nмежду\n" in out and "`make test` ещё не замерен" in out
+    with pytest.raises(SystemExit, match="Нет меток"):
+        rt.render(f"{rt.START}\n{rt.END}\nбез второй пары меток", [], ["01"], [])
+
+
+def test_test_paragraph_shows_the_latest_run_its_cpu_and_each_suite():
+    older = {"seconds": 9999.0, "commit": "old", "suites": []}
+    latest = {
+        "command": "bash .ci/run",
+        "commit": "abc1234",
+        "date": "2026-12-07 10:40 UTC",
+        "seconds": 1500.0,
+        "cpu_seconds": 2100.0,
+        "load_before": [1.0, 1.0, 1.0],
+        "load_after": [2.5, 2.0, 1.5],
+        "cpus": 2,
+        "suites": [
+            {"suite": "браузер", "result": "9 passed", "seconds": 130.0},
+            {"suite": "ноутбуки (nbval)", "result": "119 passed", "seconds": 95.0},
+        ],
+    }
+    text = readme_times.test_paragraph([older, latest])
+    assert "**25 мин** (2026-12-07, коммит `abc1234`, загрузка 1,0 → 2,5 при 2 ядрах)" in text
+    assert "процессор на 35 мин, то есть в среднем 1,4 ядра из 2" in text
+    assert text.endswith("браузер — 2 мин 10 с; ноутбуки (nbval) — 95 с.")
+    assert "old" not in text
+
+
+def test_both_documents_carry_the_same_tables():
+    blocks = []
+    for document in readme_times.DOCUMENTS:
+        text = document.read_text(encoding="utf-8")
+        blocks.append(
+            [
+                text.split(start, 1)[1].split(end, 1)[0]
+                for start, end in (
+                    (readme_times.START, readme_times.END),
+                    (readme_times.TEST_START, readme_times.TEST_END),
+                )
+            ]
+        )
+    assert blocks[0] == blocks[1]
 
 
 def test_save_record_replaces_the_same_notebook_profile_and_data(tmp_path):

@@ -1,11 +1,13 @@
-"""Таблица «Сколько времени занимает» в README — из записей о запусках, а не руками.
+"""Таблица «Сколько времени занимает» в README и docs/benchmarks.md — из записей, а не руками.
 
 Записи пишет ``tools/run_notebooks.py --record docs/run_times.json`` (так делает
 ``make times``): для каждого ноутбука из ``course.toml`` — профиль (быстрый, как в CI, или
 полный, как в ``make run``), данные, время и средняя загрузка машины до и после. Этот
 скрипт переписывает таблицу между метками ``<!-- run-times:start -->`` и
-``<!-- run-times:end -->`` в README; ``--check`` только сверяет (так делает тест) и
-возвращает 1, если таблица устарела.
+``<!-- run-times:end -->``, а абзац о ``make test`` (его время пишет
+``tools/time_make_test.py`` в ``docs/test_times.json``) — между ``<!-- test-time:start -->`` и
+``<!-- test-time:end -->``; в README и в docs/benchmarks.md одно и то же. ``--check`` только
+сверяет (так делает тест) и возвращает 1, если что-то устарело.
 
 ``--add-executed ПУТЬ`` добавляет запись по уже выполненному ноутбуку (например, из
 ``build/notebooks/``): время — от начала первой ячейки до конца последней по отметкам
@@ -30,8 +32,11 @@ from run_notebooks import save_record  # noqa: E402
 from course_utils import manifest  # noqa: E402
 
 RECORDS = ROOT / "docs" / "run_times.json"
-README = ROOT / "README.md"
+TEST_RECORDS = ROOT / "docs" / "test_times.json"
+#: Файлы, где стоят обе таблицы (одни и те же).
+DOCUMENTS = (ROOT / "README.md", ROOT / "docs" / "benchmarks.md")
 START, END = "<!-- run-times:start -->", "<!-- run-times:end -->"
+TEST_START, TEST_END = "<!-- test-time:start -->", "<!-- test-time:end -->"
 #: Значения поля ``data`` в записях (их пишет ``run_notebooks.run_record``).
 DATA_KINDS = ("sample", "local", "download")
 
@@ -41,8 +46,10 @@ def duration(seconds: float) -> str:
     seconds = round(seconds)
     if seconds < 100:
         return f"{seconds} с"
+    if seconds >= 20 * 60:
+        return f"{round(seconds / 60)} мин"
     minutes, rest = divmod(seconds, 60)
-    return f"{minutes} мин" if minutes >= 20 or rest == 0 else f"{minutes} мин {rest} с"
+    return f"{minutes} мин" if rest == 0 else f"{minutes} мин {rest} с"
 
 
 def load_text(record: dict) -> str:
@@ -81,19 +88,42 @@ def table(records: list[dict], notebooks: list[str]) -> str:
     return "\n".join(lines)
 
 
-def section(records: list[dict], notebooks: list[str]) -> str:
+def test_paragraph(records: list[dict]) -> str:
+    """Абзац о последнем прошедшем ``make test``: время, процессор, каждый набор тестов."""
+    if not records:
+        return "`make test` ещё не замерен: `python tools/time_make_test.py -- bash .ci/run`."
+    r = records[-1]
+    cpu = ""
+    if r.get("cpu_seconds"):
+        cores = f"{r['cpu_seconds'] / r['seconds']:.1f}".replace(".", ",")
+        cpu = (
+            f"; процессы тестов заняли процессор на {duration(r['cpu_seconds'])}, "
+            f"то есть в среднем {cores} ядра из {r['cpus']}"
+        )
+    suites = "; ".join(f"{s['suite']} — {duration(s['seconds'])}" for s in r["suites"])
     return (
-        f"{START}\n<!-- Таблицу пишет tools/readme_times.py из docs/run_times.json; "
-        f"не правьте её руками. -->\n{table(records, notebooks)}\n{END}"
+        f"`make test` из свежего клона (`{r['command']}`, с установкой `.venv`) в последний раз "
+        f"занял **{duration(r['seconds'])}** ({r['date'][:10]}, коммит `{r['commit']}`, "
+        f"{load_text(r)}){cpu}. Наборы тестов (их время по отчёту pytest): {suites}."
     )
 
 
-def render(readme: str, records: list[dict], notebooks: list[str]) -> str:
-    """README с таблицей на месте меток."""
-    if START not in readme or END not in readme:
-        raise SystemExit(f"В README нет меток {START} … {END}: некуда писать таблицу.")
-    head, rest = readme.split(START, 1)
-    return head + section(records, notebooks) + rest.split(END, 1)[1]
+def replace_marked(text: str, start: str, end: str, body: str) -> str:
+    if start not in text or end not in text:
+        raise SystemExit(f"Нет меток {start} … {end}: некуда писать.")
+    head, rest = text.split(start, 1)
+    return f"{head}{start}\n{body}\n{end}{rest.split(end, 1)[1]}"
+
+
+def render(text: str, records: list[dict], notebooks: list[str], tests: list[dict]) -> str:
+    """Текст с таблицей ноутбуков и абзацем о ``make test`` на местах меток."""
+    note = "<!-- Пишет tools/readme_times.py из docs/{}; не правьте руками. -->\n"
+    text = replace_marked(
+        text, START, END, note.format("run_times.json") + table(records, notebooks)
+    )
+    return replace_marked(
+        text, TEST_START, TEST_END, note.format("test_times.json") + test_paragraph(tests)
+    )
 
 
 def course_notebooks() -> list[str]:
@@ -130,22 +160,30 @@ def executed_record(path: Path, profile: str, data: str) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="только сверить README")
+    parser.add_argument(
+        "--check", action="store_true", help="только сверить README и docs/benchmarks.md"
+    )
     parser.add_argument("--add-executed", type=Path, help="выполненный ноутбук для записи")
     parser.add_argument("--profile", choices=("fast", "full"), default="full")
     parser.add_argument("--data", choices=DATA_KINDS, default="sample")
     args = parser.parse_args(argv)
     if args.add_executed:
         save_record(RECORDS, executed_record(args.add_executed, args.profile, args.data))
-    records = json.loads(RECORDS.read_text(encoding="utf-8")) if RECORDS.exists() else []
-    readme = README.read_text(encoding="utf-8")
-    updated = render(readme, records, course_notebooks())
-    if args.check:
-        if updated != readme:
-            print("Таблица времени в README устарела: python tools/readme_times.py")
-            return 1
-        return 0
-    README.write_text(updated, encoding="utf-8")
+    records, tests = (
+        json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+        for path in (RECORDS, TEST_RECORDS)
+    )
+    stale = []
+    for document in DOCUMENTS:
+        text = document.read_text(encoding="utf-8")
+        updated = render(text, records, course_notebooks(), tests)
+        if updated != text:
+            stale.append(document.relative_to(ROOT).as_posix())
+            if not args.check:
+                document.write_text(updated, encoding="utf-8")
+    if args.check and stale:
+        print(f"Время в {', '.join(stale)} устарело: python tools/readme_times.py")
+        return 1
     return 0
 
 

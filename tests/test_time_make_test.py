@@ -1,0 +1,89 @@
+"""Время `make test` записывается из настоящего вывода: итоги pytest каждого набора, `time`."""
+
+import json
+import os
+import sys
+
+import pytest
+
+from course_utils.config import REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT / "tools"))
+
+import time_make_test as test_times  # noqa: E402
+
+#: Сокращённый вывод `time bash .ci/run` (порядок наборов — как их закончил make -j2).
+LOG = """\
+== пять наборов тестов, по два сразу: вывод каждого — по его окончании
+make -j2 --output-sync=target unit-grading unit-core unit-backends nbval test-browser
+.venv/bin/python -m pytest -p no:cacheprovider --durations=15 tests --ignore=tests/browser \
+--ignore=tests/grading --ignore=tests/test_grading.py
+12.00s call     tests/test_wheel.py::test_notebook_runs_alone_from_the_wheel[01]
+============ 378 passed, 1 warning in 701.25s (0:11:41) ============
+== KERAS_BACKEND=jax: модульные тесты
+366 passed, 12 skipped in 332.88s (0:05:32)
+== KERAS_BACKEND=torch: модульные тесты
+364 passed, 14 skipped, 16 warnings in 299.68s (0:04:59)
+.venv/bin/python -m pytest -p no:cacheprovider --durations=15 tests/grading tests/test_grading.py
+============ 165 passed, 1 failed in 820.50s (0:13:40) ============
+COURSE_FAST=1 COURSE_DATA=sample .venv/bin/python -m pytest -p no:cacheprovider --nbval-lax a.ipynb
+======================= 119 passed in 95.10s (0:01:35) ========================
+.venv/bin/python -m pytest -p no:cacheprovider --durations=15 tests/browser
+=================== 9 passed, 3 skipped in 130.00s (0:02:10) ===================
+
+real	25m3.500s
+user	30m8.570s
+sys	4m32.201s
+"""
+
+
+def test_each_suite_is_named_by_the_command_or_header_before_its_summary():
+    parsed = test_times.parse_output(LOG)
+    assert [(s["suite"], s["result"], s["seconds"]) for s in parsed["suites"]] == [
+        ("модульные тесты, TensorFlow", "378 passed, 1 warning", 701.25),
+        ("модульные тесты, JAX", "366 passed, 12 skipped", 332.88),
+        ("модульные тесты, PyTorch", "364 passed, 14 skipped, 16 warnings", 299.68),
+        ("проверка заданий (песочница, оценки, семестр)", "165 passed, 1 failed", 820.5),
+        ("ноутбуки (nbval)", "119 passed", 95.1),
+        ("браузер", "9 passed, 3 skipped", 130.0),
+    ]
+    assert parsed["times"] == {"real": 1503.5, "user": 1808.57, "sys": 272.201}
+
+
+def test_a_log_with_a_failed_suite_is_not_recorded(tmp_path, monkeypatch):
+    log = tmp_path / "ci.log"
+    log.write_text(LOG, encoding="utf-8")
+    records = tmp_path / "times.json"
+    monkeypatch.setattr(test_times, "RECORDS", records)
+    assert test_times.main(["--from-log", str(log), "--commit", "abc1234"]) == 1
+    assert not records.exists()
+
+    log.write_text(LOG.replace("165 passed, 1 failed", "166 passed"), encoding="utf-8")
+    os.utime(log, (1796640000, 1796640000))  # 2026-12-07 10:40 UTC: конец прогона
+    assert test_times.main(["--from-log", str(log), "--commit", "abc1234"]) == 0
+    (record,) = json.loads(records.read_text(encoding="utf-8"))
+    assert record["commit"] == "abc1234" and record["date"] == "2026-12-07 10:40 UTC"
+    assert record["seconds"] == 1503.5 and record["cpu_seconds"] == pytest.approx(2080.8, abs=0.1)
+    assert record["load_before"] is None and len(record["suites"]) == 6
+
+
+def test_a_log_without_time_lines_is_refused(tmp_path):
+    log = tmp_path / "ci.log"
+    log.write_text(LOG.split("\nreal")[0], encoding="utf-8")
+    with pytest.raises(SystemExit, match="нет строки `real`"):
+        test_times.from_log(log)
+
+
+def test_running_a_command_measures_it_and_keeps_its_output(tmp_path, monkeypatch, capsys):
+    records = tmp_path / "times.json"
+    monkeypatch.setattr(test_times, "RECORDS", records)
+    script = "print('== браузер'); print('3 passed in 1.50s'); sum(range(10**6))"
+    assert test_times.main(["--", sys.executable, "-c", script]) == 0
+    assert "3 passed in 1.50s" in capsys.readouterr().out  # вывод команды виден как обычно
+    (record,) = json.loads(records.read_text(encoding="utf-8"))
+    assert record["suites"] == [{"suite": "браузер", "result": "3 passed", "seconds": 1.5}]
+    assert record["seconds"] > 0 and record["cpu_seconds"] > 0
+    assert len(record["load_before"]) == len(record["load_after"]) == 3
+
+    assert test_times.main(["--", sys.executable, "-c", "raise SystemExit(3)"]) == 3
+    assert len(json.loads(records.read_text(encoding="utf-8"))) == 1  # провал не записан

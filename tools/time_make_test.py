@@ -1,0 +1,159 @@
+"""Время `make test` — в ``docs/test_times.json``, откуда его берут README и docs/benchmarks.md.
+
+Два способа получить запись:
+
+* ``python tools/time_make_test.py -- bash .ci/run`` — выполнить команду (вывод идёт на экран
+  как обычно) и записать её время, процессорное время всех её процессов, среднюю загрузку
+  машины до и после, коммит и итог каждого набора тестов (строки pytest «N passed … in Xs»);
+* ``python tools/time_make_test.py --from-log LOG`` — то же по сохранённому выводу команды
+  ``time bash .ci/run > LOG 2>&1`` (время и процессор — из строк ``real``/``user``/``sys``
+  в конце, загрузка тогда неизвестна; ``--commit`` — какой коммит проверялся).
+
+Запись добавляется, только если команда прошла (код 0). Затем ``python tools/readme_times.py``
+переписывает абзац о ``make test`` в README и docs/benchmarks.md (``make times`` делает оба шага
+для ноутбуков; этот — отдельно, он идёт полчаса).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORDS = ROOT / "docs" / "test_times.json"
+
+#: Итог pytest: «544 passed, 3 warnings in 1512.85s (0:25:12)» (с рамкой из «=» или без).
+SUMMARY = re.compile(r"^=* ?(?P<counts>\d+ (?:passed|failed)[^=]*?) in (?P<seconds>[\d.]+)s\b")
+#: Что предшествует итогу набора: заголовок «== …» или команда pytest, которую печатает make.
+LABEL = re.compile(r"^(== .+|.*python -m pytest .+)$")
+#: Строки `time` из bash: «real	45m47.436s».
+TIME_LINE = re.compile(r"^(real|user|sys)\s+(?:(\d+)m)?([\d.]+)s$")
+
+
+def suite_name(label: str) -> str:
+    """Понятное имя набора по заголовку или команде pytest из вывода ``make test``."""
+    rules = (
+        ("KERAS_BACKEND=jax", "модульные тесты, JAX"),
+        ("KERAS_BACKEND=torch", "модульные тесты, PyTorch"),
+        ("--nbval", "ноутбуки (nbval)"),
+        ("--ignore=tests/grading", "модульные тесты, TensorFlow"),
+        ("--ignore=tests/browser", "модульные тесты и проверка заданий, TensorFlow"),
+        ("tests/browser", "браузер"),
+        ("tests/grading", "проверка заданий (песочница, оценки, семестр)"),
+    )
+    return next((name for marker, name in rules if marker in label), label.strip("= "))
+
+
+def parse_output(text: str) -> dict:
+    """Наборы тестов (имя, итог, секунды) и, если есть, строки `time` из вывода."""
+    suites, label, times = [], "", {}
+    for line in text.splitlines():
+        line = line.rstrip()
+        if LABEL.match(line):
+            label = line
+        elif match := SUMMARY.match(line):
+            counts = match["counts"].strip(" ,")
+            suites.append(
+                {"suite": suite_name(label), "result": counts, "seconds": float(match["seconds"])}
+            )
+        elif match := TIME_LINE.match(line):
+            times[match[1]] = int(match[2] or 0) * 60 + float(match[3])
+    return {"suites": suites, "times": times}
+
+
+def commit() -> str:
+    result = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    )
+    return result.stdout.strip() or "?"
+
+
+def utc(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def make_record(command, parsed, seconds, cpu_seconds, load_before, load_after, **known) -> dict:
+    return {
+        "command": command,
+        "commit": known.get("commit") or commit(),
+        "date": known.get("date") or utc(datetime.datetime.now(datetime.timezone.utc)),
+        "seconds": round(seconds, 1),
+        "cpu_seconds": None if cpu_seconds is None else round(cpu_seconds, 1),
+        "load_before": load_before and [round(x, 2) for x in load_before],
+        "load_after": load_after and [round(x, 2) for x in load_after],
+        "cpus": len(os.sched_getaffinity(0)),
+        "suites": parsed["suites"],
+    }
+
+
+def run(command: list[str]) -> tuple[int, dict]:
+    """Выполняет команду, повторяя её вывод на экран, и меряет её."""
+    load_before = os.getloadavg()
+    usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    lines = []
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+    ) as proc:
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            lines.append(line)
+    seconds = time.monotonic() - start
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (usage.ru_utime - usage_before.ru_utime) + (usage.ru_stime - usage_before.ru_stime)
+    parsed = parse_output("".join(lines))
+    record = make_record(" ".join(command), parsed, seconds, cpu, load_before, os.getloadavg())
+    return proc.returncode, record
+
+
+def from_log(path: Path, commit_id: str | None = None) -> tuple[int, dict]:
+    """Запись по выводу ``time bash .ci/run``; дата — время изменения файла (конец прогона)."""
+    parsed = parse_output(path.read_text(encoding="utf-8", errors="replace"))
+    if "real" not in parsed["times"]:
+        raise SystemExit(f"{path}: нет строки `real` — запускайте `time bash .ci/run > LOG 2>&1`.")
+    if not parsed["suites"]:
+        raise SystemExit(f"{path}: нет итогов pytest — это вывод make test?")
+    times = parsed["times"]
+    cpu = times["user"] + times["sys"] if {"user", "sys"} <= times.keys() else None
+    failed = any("failed" in s["result"] or "error" in s["result"] for s in parsed["suites"])
+    end = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.timezone.utc)
+    record = make_record(
+        "bash .ci/run", parsed, times["real"], cpu, None, None, commit=commit_id, date=utc(end)
+    )
+    return int(failed), record
+
+
+def save(record: dict, path: Path | None = None) -> None:
+    path = path or RECORDS
+    records = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+    records.append(record)
+    path.write_text(json.dumps(records, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--from-log", type=Path, help="сохранённый вывод `time bash .ci/run`")
+    parser.add_argument("--commit", help="коммит, который проверялся (для --from-log)")
+    parser.add_argument("command", nargs="*", help="команда проверки (после --)")
+    args = parser.parse_args(argv)
+    if bool(args.from_log) == bool(args.command):
+        parser.error("нужно одно из двух: --from-log LOG или -- КОМАНДА")
+    rc, record = from_log(args.from_log, args.commit) if args.from_log else run(args.command)
+    if rc != 0:
+        print(f"Команда не прошла (код {rc}): время не записано.", file=sys.stderr)
+        return rc
+    save(record)
+    print(f"Записано в {RECORDS}: {record['seconds'] / 60:.1f} мин.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
