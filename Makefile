@@ -14,7 +14,8 @@ export MALLOC_TRIM_THRESHOLD_ ?= 4000000000
 # Ноутбуки и задания перечислены в course.toml; Makefile спрашивает о них у его читателя.
 MANIFEST = $(BIN)/python -m course_utils.manifest --root $(CURDIR)
 
-.PHONY: setup backends run lab test system-deps lint unit unit-core unit-grading unit-backends nbval test-browser \
+.PHONY: setup backends run lab test system-deps lint unit unit-core unit-grading unit-backends \
+        unit-jax unit-torch nbval test-browser \
         test-backends test-oldest release grade regrade sample-data bench times quality clean set-repo
 
 # --- Установка ---------------------------------------------------------------------------
@@ -54,14 +55,14 @@ lab: setup
 # Все проверки. Сначала — системные пакеты (bubblewrap для песочницы, Chromium для браузера):
 # недостающие ставятся, а если нельзя — остановка до любого теста с командой, что выполнить.
 # Бэкенды ставятся до модульных тестов, чтобы тесты переноса моделей между бэкендами и
-# обучения на двух устройствах не пропускались. Пять наборов тестов друг от друга не зависят
+# обучения на двух устройствах не пропускались. Шесть наборов тестов друг от друга не зависят
 # и идут по два сразу: поодиночке они большую часть времени ждут подпроцессы (ядра Jupyter,
 # песочницу, браузер) и не занимают обоих ядер (docs/benchmarks.md). Вывод набора печатается
 # целиком, когда он закончится; самые долгие — первыми.
 test: system-deps
 	$(MAKE) lint backends
-	@echo "== пять наборов тестов, по два сразу: вывод каждого — по его окончании"
-	$(MAKE) -j2 --output-sync=target unit-grading unit-core unit-backends nbval test-browser
+	@echo "== шесть наборов тестов, по два сразу: вывод каждого — по его окончании"
+	$(MAKE) -j2 --output-sync=target unit-grading unit-core $(BACKEND_UNITS) nbval test-browser
 
 system-deps:
 	@bash tools/system_deps.sh
@@ -89,17 +90,23 @@ unit-grading: setup
 # Модульные тесты под JAX и PyTorch, каждый бэкенд в своём процессе (nbgrader и браузер —
 # только под TensorFlow: они выполняют ноутбуки в отдельных ядрах).
 OTHER_BACKENDS ?= jax torch
-unit-backends: backends
-	@for b in $(OTHER_BACKENDS); do echo "== KERAS_BACKEND=$$b: модульные тесты"; \
-	  KERAS_BACKEND=$$b $(PYTEST) -q tests --ignore=tests/browser $(addprefix --ignore=,$(GRADING_TESTS)) \
-	  || exit 1; done
+BACKEND_UNITS := $(addprefix unit-,$(OTHER_BACKENDS))
+unit-backends: $(BACKEND_UNITS)
 
-# Ноутбуки курса (course.toml) в профиле CI под nbval. Версии заданий для студентов
-# не решены (raise NotImplementedError), поэтому вместо них выполняются эталоны.
-NBVAL := COURSE_FAST=1 COURSE_DATA=sample $(PYTEST) --nbval-lax --nbval-current-env
+$(BACKEND_UNITS): backends
+	@echo "== KERAS_BACKEND=$(@:unit-%=%): модульные тесты"
+	KERAS_BACKEND=$(@:unit-%=%) $(PYTEST) -q tests --ignore=tests/browser \
+	  $(addprefix --ignore=,$(GRADING_TESTS))
 
+# Ноутбуки курса (course.toml) в профиле CI под nbval, как их видит Colab: каждый один в
+# пустой папке, пакет курса из wheel в отдельном окружении, без сети (tools/nbval_wheel.py).
+# Версии заданий для студентов не решены (raise NotImplementedError), вместо них — эталоны.
+NBVAL_PYTHON ?= $(BIN)/python
 nbval: setup
-	paths=$$($(MANIFEST) run-list) && $(NBVAL) $$paths
+	$(NBVAL_PYTHON) tools/nbval_wheel.py
+
+# Те же ноутбуки на месте, в ядре текущего окружения (для других бэкендов в test-backends).
+NBVAL := COURSE_FAST=1 COURSE_DATA=sample $(PYTEST) --nbval-lax --nbval-current-env
 
 # Курс глазами студента: каждый ноутбук в JupyterLab в headless Chromium (tests/browser).
 # Нужны Chromium и playwright из .[dev] (`make test` ставит Chromium сам); без них тесты пропускаются.
@@ -125,7 +132,8 @@ test-oldest: setup
 	  -e '.[dev]' -e ./instructor
 	for k in $$($(MANIFEST) kernels); do $(OLDEST)/bin/python -m ipykernel install --sys-prefix \
 	  --name $$k --display-name "Python (VAE course)" || exit 1; done
-	$(MAKE) unit nbval PYTEST="$(OLDEST)/bin/python -m pytest -p no:cacheprovider"
+	$(MAKE) unit nbval PYTEST="$(OLDEST)/bin/python -m pytest -p no:cacheprovider" \
+	  NBVAL_PYTHON=$(OLDEST)/bin/python
 
 # --- Задания (nbgrader, папка курса grading/, см. grading/README.md) ----------------------
 # Задания и пути их версий для студентов — в course.toml ([[assignments]]).

@@ -1,0 +1,37 @@
+"""`make nbval` (tools/nbval_wheel.py): каждая копия ноутбука одна в своей папке и сама
+проверяет, что ядро взяло пакет курса из wheel."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import course_utils
+from course_utils.config import REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT / "tools"))
+
+import nbval_wheel  # noqa: E402
+
+NOTEBOOK = REPO_ROOT / "notebooks" / "01_custom_layers_and_models.ipynb"
+
+
+def _check_runs(source: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", source], capture_output=True, text=True)
+
+
+def test_copy_is_alone_keeps_the_notebook_and_ends_with_the_wheel_check(tmp_path):
+    venv = tmp_path / "venv"
+    copy = nbval_wheel.copy_alone(NOTEBOOK, tmp_path / "run" / "01", venv)
+    assert [p.name for p in copy.parent.iterdir()] == [NOTEBOOK.name]
+    original = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    cells = json.loads(copy.read_text(encoding="utf-8"))["cells"]
+    assert cells[:-1] == original  # выводы для сверки nbval — те же, что в репозитории
+    assert cells[-1]["id"] == "wheel-check" and str(venv) in cells[-1]["source"]
+
+
+def test_wheel_check_fails_when_the_package_comes_from_elsewhere(tmp_path):
+    elsewhere = _check_runs(nbval_wheel.WHEEL_CHECK.format(venv=str(tmp_path)))
+    assert elsewhere.returncode != 0 and "AssertionError" in elsewhere.stderr
+    here = Path(course_utils.__file__).parent.parent  # откуда пакет берёт этот интерпретатор
+    assert _check_runs(nbval_wheel.WHEEL_CHECK.format(venv=str(here))).returncode == 0
