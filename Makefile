@@ -62,7 +62,7 @@ lab: setup
 test: system-deps
 	$(MAKE) lint backends
 	@echo "== шесть наборов тестов, по два сразу: вывод каждого — по его окончании"
-	$(MAKE) -j2 --output-sync=target unit-grading unit-core $(BACKEND_UNITS) nbval test-browser
+	$(MAKE) -j2 --output-sync=target unit-grading unit-core $(BACKEND_UNITS) test-browser nbval
 
 system-deps:
 	@bash tools/system_deps.sh
