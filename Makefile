@@ -58,11 +58,12 @@ lab: setup
 # обучения на двух устройствах не пропускались. Шесть наборов тестов друг от друга не зависят
 # и идут по два сразу: поодиночке они большую часть времени ждут подпроцессы (ядра Jupyter,
 # песочницу, браузер) и не занимают обоих ядер (docs/benchmarks.md). Вывод набора печатается
-# целиком, когда он закончится; самые долгие — первыми.
+# целиком, когда он закончится; самые долгие — первыми. Упавший набор не останавливает
+# остальные (--keep-going): за один прогон видны все ошибки.
 test: system-deps
 	$(MAKE) lint backends
 	@echo "== шесть наборов тестов, по два сразу: вывод каждого — по его окончании"
-	$(MAKE) -j2 --output-sync=target unit-grading unit-core $(BACKEND_UNITS) test-browser nbval
+	$(MAKE) -j2 --keep-going --output-sync=target unit-grading unit-core $(BACKEND_UNITS) test-browser nbval
 
 system-deps:
 	@bash tools/system_deps.sh
