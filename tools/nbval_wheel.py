@@ -67,9 +67,7 @@ def main(argv: list[str]) -> int:
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--durations=15"]
     cmd += ["--nbval-lax", f"--nbval-kernel-name={KERNEL}", *pytest_args, *map(str, copies)]
     print(" ".join(cmd), flush=True)
-    env = dict(wheel_env["env"])
-    env.pop("MPLBACKEND")  # рисунки — как в Jupyter (встроенные), а не в Agg без вывода
-    return subprocess.call(cmd, env=env, cwd=ROOT)
+    return subprocess.call(cmd, env=wheel_env["env"], cwd=ROOT)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
+from machine_facts import utc_stamp  # noqa: E402
 from run_notebooks import save_record  # noqa: E402
 
 from course_utils import manifest  # noqa: E402
@@ -154,7 +155,7 @@ def executed_record(path: Path, profile: str, data: str) -> dict:
         "load_before": None,
         "load_after": None,
         "cpus": None,
-        "date": start.strftime("%Y-%m-%d %H:%M UTC"),
+        "date": utc_stamp(start),
     }
 
 

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import base64
-import datetime
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 import nbformat
+from machine_facts import cpus, load_now, utc_stamp
 from nbclient import NotebookClient
 
 from course_utils import manifest
@@ -64,7 +63,7 @@ def run_notebook(path: Path, build_dir: Path, timeout: int | None = None) -> flo
     return elapsed
 
 
-def run_record(path: Path, seconds: float, load_before: tuple[float, ...]) -> dict:
+def run_record(path: Path, seconds: float, load_before: list[float]) -> dict:
     """Запись об одном выполнении: что, в каком профиле, на каких данных, сколько и при какой загрузке."""
     source = data_source()
     return {
@@ -72,10 +71,10 @@ def run_record(path: Path, seconds: float, load_before: tuple[float, ...]) -> di
         "profile": "fast" if fast_mode() else "full",
         "data": source if source in ("sample", "download") else "local",
         "seconds": round(seconds, 1),
-        "load_before": [round(x, 2) for x in load_before],
-        "load_after": [round(x, 2) for x in os.getloadavg()],
-        "cpus": len(os.sched_getaffinity(0)),
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_before": load_before,
+        "load_after": load_now(),
+        "cpus": cpus(),
+        "date": utc_stamp(),
     }
 
 
@@ -108,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for path in notebooks:
         print(f"▶ {path.name}", flush=True)
-        load_before = os.getloadavg()
+        load_before = load_now()
         elapsed = run_notebook(path, args.build_dir)
         print(f"  готово за {elapsed:.0f} с", flush=True)
         if args.record:

@@ -19,13 +19,14 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import re
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from machine_facts import cpus, load_now, utc_stamp
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDS = ROOT / "docs" / "test_times.json"
@@ -76,27 +77,23 @@ def commit() -> str:
     return result.stdout.strip() or "?"
 
 
-def utc(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def make_record(command, parsed, seconds, cpu_seconds, load_before, load_after, **known) -> dict:
     return {
         "command": command,
         "commit": known.get("commit") or commit(),
-        "date": known.get("date") or utc(datetime.datetime.now(datetime.timezone.utc)),
+        "date": known.get("date") or utc_stamp(),
         "seconds": round(seconds, 1),
         "cpu_seconds": None if cpu_seconds is None else round(cpu_seconds, 1),
-        "load_before": load_before and [round(x, 2) for x in load_before],
-        "load_after": load_after and [round(x, 2) for x in load_after],
-        "cpus": len(os.sched_getaffinity(0)),
+        "load_before": load_before,
+        "load_after": load_after,
+        "cpus": cpus(),
         "suites": parsed["suites"],
     }
 
 
 def run(command: list[str]) -> tuple[int, dict]:
     """Выполняет команду, повторяя её вывод на экран, и меряет её."""
-    load_before = os.getloadavg()
+    load_before = load_now()
     usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     lines = []
@@ -110,7 +107,7 @@ def run(command: list[str]) -> tuple[int, dict]:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (usage.ru_utime - usage_before.ru_utime) + (usage.ru_stime - usage_before.ru_stime)
     parsed = parse_output("".join(lines))
-    record = make_record(" ".join(command), parsed, seconds, cpu, load_before, os.getloadavg())
+    record = make_record(" ".join(command), parsed, seconds, cpu, load_before, load_now())
     return proc.returncode, record
 
 
@@ -126,7 +123,14 @@ def from_log(path: Path, commit_id: str | None = None) -> tuple[int, dict]:
     failed = any("failed" in s["result"] or "error" in s["result"] for s in parsed["suites"])
     end = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.timezone.utc)
     record = make_record(
-        "bash .ci/run", parsed, times["real"], cpu, None, None, commit=commit_id, date=utc(end)
+        "bash .ci/run",
+        parsed,
+        times["real"],
+        cpu,
+        None,
+        None,
+        commit=commit_id,
+        date=utc_stamp(end),
     )
     return int(failed), record
 

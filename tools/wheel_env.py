@@ -68,7 +68,6 @@ def make_env(wheel: Path, venv: Path, home: Path) -> dict:
         COURSE_DATA="sample",
         COURSE_FAST="1",
         KERAS_BACKEND="tensorflow",
-        MPLBACKEND="Agg",
         http_proxy=NO_NETWORK,
         https_proxy=NO_NETWORK,
         HTTP_PROXY=NO_NETWORK,
