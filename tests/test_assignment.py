@@ -11,6 +11,8 @@ from course_utils.assignment import (
     print_classes,
 )
 
+pytestmark = pytest.mark.backend_free  # не зависит от KERAS_BACKEND: только под TensorFlow
+
 
 def test_lecture_example():
     assert classes_from_student_id("1032259319") == [1, 3, 5, 9]

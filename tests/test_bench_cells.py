@@ -1,8 +1,11 @@
 """The benchmark builds notebook 02's own model from its cells tagged ``vae-model``."""
 
 import nbformat
+import pytest
 
 from course_utils.config import REPO_ROOT
+
+pytestmark = pytest.mark.backend_free  # не зависит от KERAS_BACKEND: только под TensorFlow
 
 
 def test_notebook_02_tags_the_cells_that_define_the_model():

@@ -4,6 +4,8 @@ import pytest
 
 from course_utils import config
 
+pytestmark = pytest.mark.backend_free  # не зависит от KERAS_BACKEND: только под TensorFlow
+
 
 @pytest.mark.parametrize(
     ("value", "sample", "folder"),

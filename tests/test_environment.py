@@ -14,6 +14,8 @@ from course_utils import manifest
 from course_utils.config import REPO_ROOT
 from course_utils.manifest import tomllib
 
+pytestmark = pytest.mark.backend_free  # не зависит от KERAS_BACKEND: только под TensorFlow
+
 ENVIRONMENT_YML = REPO_ROOT / "environment.yml"
 #: Имена на conda-forge, которые отличаются от имён на PyPI.
 CONDA_TO_PIP = {"matplotlib-base": "matplotlib", "tensorflow-cpu": "tensorflow", "pytorch": "torch"}

@@ -14,6 +14,8 @@ from course_utils.face_quality import (
     reconstruction_psnr,
 )
 
+pytestmark = pytest.mark.backend_free  # не зависит от KERAS_BACKEND: только под TensorFlow
+
 
 def test_psnr_of_a_known_error():
     x = np.zeros((2, 4, 4, 3), "float32")

@@ -18,6 +18,8 @@ import pytest
 from course_utils import manifest
 from course_utils.config import REPO_ROOT
 
+pytestmark = pytest.mark.backend_free  # не зависит от KERAS_BACKEND: только под TensorFlow
+
 
 def test_manifest_lists_exactly_the_course_files():
     problems = manifest.load().problems()

@@ -6,8 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import course_utils
 from course_utils.config import REPO_ROOT
+
+pytestmark = pytest.mark.backend_free  # не зависит от KERAS_BACKEND: только под TensorFlow
 
 sys.path.insert(0, str(REPO_ROOT / "tools"))
 

@@ -3,7 +3,11 @@
 import importlib.util
 import json
 
+import pytest
+
 from course_utils.config import REPO_ROOT
+
+pytestmark = pytest.mark.backend_free  # не зависит от KERAS_BACKEND: только под TensorFlow
 
 
 def _tool():

@@ -9,6 +9,8 @@ import pytest
 
 from course_utils.config import REPO_ROOT
 
+pytestmark = pytest.mark.backend_free  # не зависит от KERAS_BACKEND: только под TensorFlow
+
 sys.path.insert(0, str(REPO_ROOT / "tools"))
 
 import readme_times  # noqa: E402

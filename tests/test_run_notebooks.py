@@ -4,9 +4,12 @@ import subprocess
 import sys
 
 import nbformat
+import pytest
 
 from course_utils import manifest
 from course_utils.config import REPO_ROOT
+
+pytestmark = pytest.mark.backend_free  # не зависит от KERAS_BACKEND: только под TensorFlow
 
 RUNNER = REPO_ROOT / "tools" / "run_notebooks.py"
 

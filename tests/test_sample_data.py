@@ -4,11 +4,14 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from course_utils import manifest
 from course_utils.config import REPO_ROOT, SAMPLE_DATA_DIR
 from course_utils.data import REGISTRY
 from course_utils.readers import sha256
+
+pytestmark = pytest.mark.backend_free  # не зависит от KERAS_BACKEND: только под TensorFlow
 
 BUILDER = REPO_ROOT / "tools" / "make_sample_data.py"
 SAMPLE_FILES = {name: digest for d in REGISTRY.values() for name, digest in d.sample_files.items()}

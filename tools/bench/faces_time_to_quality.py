@@ -13,7 +13,7 @@
 тоже, но рецепты идут один за другим, и нагрузка общей машины между ними может меняться;
 рецепт, меняющий сам шаг (XLA), честно сравнивать только по минутам на свободной машине.
 
-Запуск: ``python tools/bench/faces_time_to_quality.py [--recipes constant80 cosine60] [--json out.json]``.
+Запуск: ``python tools/bench/faces_time_to_quality.py [--recipes constant80 cosine40_beta30k] [--json out.json]``.
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ from pathlib import Path
 RECIPES = {
     # Прежний рецепт ноутбука 03: постоянная скорость обучения 1e-3, 80 эпох (3 440 шагов).
     "constant80": dict(epochs=80, batch=128, lr=1e-3, schedule="constant", checks=(40, 60, 80)),
-    # Нынешний рецепт ноутбука: скорость 2e-3 убывает по косинусу до нуля за 60 эпох.
+    # Рецепт ноутбука до 2026-12-07: скорость 2e-3 убывает по косинусу до нуля за 60 эпох.
     "cosine60": dict(epochs=60, batch=128, lr=2e-3, schedule="cosine", checks=(40, 50, 60)),
     # Короче: docs/faces_runs.md — cosine40 дал 20,5 дБ против 21,5, шагов не хватило.
     "cosine40": dict(epochs=40, batch=128, lr=2e-3, schedule="cosine", checks=(30, 40)),
-    # Те же 40 эпох, но ошибка реконструкции весит в 1,5 раза больше (β = 30 000): лица
-    # резче ценой большей KL; проверить, хватает ли этого до 21 дБ за половину шагов.
+    # Нынешний рецепт ноутбука 03: те же 40 эпох, но ошибка реконструкции весит в 1,5 раза
+    # больше (β = 30 000): лица резче ценой большей KL, 21 дБ за половину шагов constant80.
     "cosine40_beta30k": dict(
         epochs=40, batch=128, lr=2e-3, schedule="cosine", checks=(30, 40), beta=30_000.0
     ),
