@@ -18,7 +18,6 @@ import stat
 import time
 from pathlib import Path
 
-import nbformat
 import numpy as np
 
 from course_utils.assignment import NUM_CLASSES, classes_from_student_id
@@ -186,6 +185,10 @@ def label_by_image(course_data: str) -> dict[bytes, set[int]]:
 
 def points_from_source(source: Path) -> dict[str, float]:
     """Баллы за проверки: ``grade_id -> points`` ячеек с оценкой в ноутбуке преподавателя."""
+    # Здесь, а не в начале модуля: импорт nbformat (через jsonschema) занимает около 3 с, а
+    # модуль импортирует первая ячейка каждого ноутбука задания (самопроверка).
+    import nbformat
+
     nb = nbformat.read(source, as_version=4)
     points = {}
     for cell in nb.cells:
