@@ -99,6 +99,10 @@ def test_test_paragraph_shows_the_latest_run_its_cpu_and_each_suite():
     assert "процессор на 35 мин, то есть в среднем 1,4 ядра из 2" in text
     assert text.endswith("браузер — 2 мин 10 с; ноутбуки (nbval) — 95 с.")
     assert "old" not in text
+    # Процессор всей машины, если записан, важнее учёта дочерних процессов (он неполон).
+    text = readme_times.test_paragraph([{**latest, "busy_seconds": 2880.0}])
+    assert "процессор машины был занят 48 мин, то есть в среднем 1,9 ядра из 2" in text
+    assert "процессы тестов" not in text
 
 
 def test_both_documents_carry_the_same_tables():

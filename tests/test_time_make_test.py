@@ -89,6 +89,7 @@ def test_running_a_command_measures_it_and_keeps_its_output(tmp_path, monkeypatc
     (record,) = json.loads(records.read_text(encoding="utf-8"))
     assert record["suites"] == [{"suite": "браузер", "result": "3 passed", "seconds": 1.5}]
     assert record["cpu_seconds"] >= 0.3 and record["seconds"] > 0
+    assert record["busy_seconds"] >= 0.3  # вся машина: не меньше, чем потратила команда
     assert len(record["load_before"]) == len(record["load_after"]) == 3
 
     assert test_times.main(["--", sys.executable, "-c", "raise SystemExit(3)"]) == 3

@@ -1,4 +1,5 @@
-"""Что записать о машине рядом с замером времени: загрузка, число ядер, момент (UTC).
+"""Что записать о машине рядом с замером времени: загрузка, число ядер, занятость процессора,
+момент (UTC).
 
 Только стандартная библиотека: ``tools/time_make_test.py`` запускается ещё до того, как
 ``make test`` создаст ``.venv``.
@@ -24,3 +25,20 @@ def utc_stamp(moment: datetime.datetime | None = None) -> str:
     """``2026-12-07 10:40 UTC`` для ``moment`` (по умолчанию — сейчас)."""
     moment = moment or datetime.datetime.now(datetime.timezone.utc)
     return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def busy_seconds() -> float | None:
+    """Сколько секунд процессорного времени (всех ядер) машина потратила на работу с запуска,
+    по ``/proc/stat``; ``None``, если его нет (не Linux).
+
+    Разность двух замеров — процессор, занятый за это время всеми процессами машины. Учёт
+    дочерних процессов (``getrusage``) её занижает: процессы в песочнице bubblewrap и ядра
+    Jupyter ждёт не тот, кто их запустил, и в него они не попадают.
+    """
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = stat.readline().split()[1:8]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = map(int, fields)
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")

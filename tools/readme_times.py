@@ -95,7 +95,13 @@ def test_paragraph(records: list[dict]) -> str:
         return "`make test` ещё не замерен: `python tools/time_make_test.py -- bash .ci/run`."
     r = records[-1]
     cpu = ""
-    if r.get("cpu_seconds"):
+    if r.get("busy_seconds"):
+        cores = f"{r['busy_seconds'] / r['seconds']:.1f}".replace(".", ",")
+        cpu = (
+            f"; процессор машины был занят {duration(r['busy_seconds'])}, то есть в среднем "
+            f"{cores} ядра из {r['cpus']} (вместе с песочницами и ядрами Jupyter)"
+        )
+    elif r.get("cpu_seconds"):  # записи до busy_seconds: только дочерние процессы
         cores = f"{r['cpu_seconds'] / r['seconds']:.1f}".replace(".", ",")
         cpu = (
             f"; процессы тестов заняли процессор на {duration(r['cpu_seconds'])}, "

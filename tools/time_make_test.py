@@ -3,8 +3,9 @@
 Два способа получить запись:
 
 * ``python tools/time_make_test.py -- bash .ci/run`` — выполнить команду (вывод идёт на экран
-  как обычно) и записать её время, процессорное время всех её процессов, среднюю загрузку
-  машины до и после, коммит и итог каждого набора тестов (строки pytest «N passed … in Xs»);
+  как обычно) и записать её время, процессорное время её дочерних процессов и всей машины за
+  это время, среднюю загрузку машины до и после, коммит и итог каждого набора тестов (строки
+  pytest «N passed … in Xs»);
 * ``python tools/time_make_test.py --from-log LOG`` — то же по сохранённому выводу команды
   ``time bash .ci/run > LOG 2>&1`` (время и процессор — из строк ``real``/``user``/``sys``
   в конце, загрузка тогда неизвестна; ``--commit`` — какой коммит проверялся).
@@ -26,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from machine_facts import cpus, load_now, utc_stamp
+from machine_facts import busy_seconds, cpus, load_now, utc_stamp
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDS = ROOT / "docs" / "test_times.json"
@@ -77,13 +78,19 @@ def commit() -> str:
     return result.stdout.strip() or "?"
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
 def make_record(command, parsed, seconds, cpu_seconds, load_before, load_after, **known) -> dict:
     return {
         "command": command,
         "commit": known.get("commit") or commit(),
         "date": known.get("date") or utc_stamp(),
         "seconds": round(seconds, 1),
-        "cpu_seconds": None if cpu_seconds is None else round(cpu_seconds, 1),
+        "cpu_seconds": _rounded(cpu_seconds),
+        # Процессор всей машины за время команды (вместе с песочницами и ядрами Jupyter).
+        "busy_seconds": _rounded(known.get("busy_seconds")),
         "load_before": load_before,
         "load_after": load_after,
         "cpus": cpus(),
@@ -95,6 +102,7 @@ def run(command: list[str]) -> tuple[int, dict]:
     """Выполняет команду, повторяя её вывод на экран, и меряет её."""
     load_before = load_now()
     usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy_before = busy_seconds()
     start = time.monotonic()
     lines = []
     with subprocess.Popen(
@@ -104,10 +112,14 @@ def run(command: list[str]) -> tuple[int, dict]:
             sys.stdout.write(line)
             lines.append(line)
     seconds = time.monotonic() - start
+    busy_after = busy_seconds()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (usage.ru_utime - usage_before.ru_utime) + (usage.ru_stime - usage_before.ru_stime)
     parsed = parse_output("".join(lines))
-    record = make_record(" ".join(command), parsed, seconds, cpu, load_before, load_now())
+    busy = None if busy_before is None or busy_after is None else busy_after - busy_before
+    record = make_record(
+        " ".join(command), parsed, seconds, cpu, load_before, load_now(), busy_seconds=busy
+    )
     return proc.returncode, record
 
 
