@@ -187,8 +187,9 @@ def test_saved_model_loads_under_other_backends_with_same_z_mean(tmp_path):
         out.mkdir()
         folders = [saved[saver] for saver in savers]
         if backend == keras.backend.backend():
-            diffs = _worker_functions()["load"](list(map(str, folders)))
-            _worker_functions()["save"](str(out))
+            worker = _worker_functions()
+            diffs = worker["load"](list(map(str, folders)))
+            worker["save"](str(out))
         else:
             diffs = run_worker(tmp_path, backend, "load_save", out, *folders)
         assert len(diffs) == 2 * len(folders)
