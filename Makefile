@@ -213,11 +213,15 @@ sample-data: setup
 
 # --- Замеры скорости (docs/benchmarks.md) ------------------------------------------------
 
+TTQ_OUT := --json docs/time_to_quality.json --markdown docs/benchmarks.md
 bench: backends
 	$(BIN)/python tools/bench/run_bench.py
 	$(BIN)/python tools/bench/grading_bench.py  # проверка работ: 1, 2, N исполнителей, стоимость курса
-	# VAE лиц: шагов и минут до качества ноутбука 03 у прежнего и нынешнего рецептов (больше часа)
-	$(BIN)/python tools/bench/faces_time_to_quality.py --json docs/faces_time_to_quality.json
+	# Время до качества, рецепты учатся по очереди эпоха за эпохой (docs/benchmarks.md, раздел 7):
+	# эталон задания на CIFAR-10 (около получаса), затем VAE лиц — прежний и нынешний рецепты
+	# ноутбука 03 (на 2 ядрах CPU — несколько часов).
+	$(BIN)/python tools/bench/time_to_quality.py --task cifar $(TTQ_OUT)
+	$(BIN)/python tools/bench/time_to_quality.py --task faces $(TTQ_OUT)
 
 # Время каждого ноутбука на встроенных данных в обоих профилях -> docs/run_times.json и
 # таблица в README (tools/readme_times.py). Полный профиль — как make run (около часа на 2 ядрах).
