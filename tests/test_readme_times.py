@@ -105,6 +105,24 @@ def test_test_paragraph_shows_the_latest_run_its_cpu_and_each_suite():
     assert "процессы тестов" not in text
 
 
+def test_make_run_has_its_own_paragraph_and_never_stands_for_make_test():
+    make_test = {
+        "command": "bash .ci/run",
+        "commit": "abc1234",
+        "date": "2026-12-07 10:40 UTC",
+        "seconds": 1500.0,
+        "load_before": None,
+        "cpus": 2,
+        "suites": [],
+    }
+    make_run = {**make_test, "command": "make run", "commit": "def5678", "seconds": 3912.0}
+    assert "ещё не замерен" in readme_times.run_paragraph([make_test])
+    text = readme_times.run_paragraph([make_test, make_run])
+    assert "**65 мин** (2026-12-07, коммит `def5678`, загрузка не записана)" in text
+    # Последняя запись — make run, но абзац о make test говорит о своём прогоне.
+    assert "коммит `abc1234`" in readme_times.test_paragraph([make_test, make_run])
+
+
 def test_both_documents_carry_the_same_tables():
     blocks = []
     for document in readme_times.DOCUMENTS:

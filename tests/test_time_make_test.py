@@ -94,3 +94,31 @@ def test_running_a_command_measures_it_and_keeps_its_output(tmp_path, monkeypatc
 
     assert test_times.main(["--", sys.executable, "-c", "raise SystemExit(3)"]) == 3
     assert len(json.loads(records.read_text(encoding="utf-8"))) == 1  # провал не записан
+
+
+#: Конец вывода `/usr/bin/time -v make run > LOG 2>&1` (итогов pytest в нём нет).
+RUN_LOG = """\
+Выполнено: notebooks/03_vae_celeba_faces.ipynb за 3650 с
+\tCommand being timed: "make run"
+\tUser time (seconds): 6012.40
+\tSystem time (seconds): 301.60
+\tElapsed (wall clock) time (h:mm:ss or m:ss): 1:05:12
+\tExit status: 0
+"""
+
+
+def test_a_make_run_log_from_gnu_time_is_recorded_as_make_run(tmp_path, monkeypatch):
+    log = tmp_path / "run.log"
+    records = tmp_path / "times.json"
+    monkeypatch.setattr(test_times, "RECORDS", records)
+    log.write_text(RUN_LOG.replace("Exit status: 0", "Exit status: 2"), encoding="utf-8")
+    args = ["--from-log", str(log), "--commit", "abc1234", "--command", "make run"]
+    assert test_times.main(args) == 1 and not records.exists()  # упавший прогон не пишется
+    log.write_text(RUN_LOG, encoding="utf-8")
+    assert test_times.main(args) == 0
+    (record,) = json.loads(records.read_text(encoding="utf-8"))
+    assert record["command"] == "make run" and record["suites"] == []
+    assert record["seconds"] == 3912.0 and record["cpu_seconds"] == 6314.0
+    # Без --command тот же вывод — не make test: в нём нет итогов pytest.
+    with pytest.raises(SystemExit, match="нет итогов pytest"):
+        test_times.from_log(log)

@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 from machine_facts import utc_stamp  # noqa: E402
 from run_notebooks import save_record  # noqa: E402
+from time_make_test import RUN_COMMAND  # noqa: E402  (записи make run среди записей make test)
 
 from course_utils import manifest  # noqa: E402
 
@@ -89,8 +90,25 @@ def table(records: list[dict], notebooks: list[str]) -> str:
     return "\n".join(lines)
 
 
+def run_paragraph(records: list[dict]) -> str:
+    """Абзац о последнем прошедшем ``make run`` из свежего клона."""
+    runs = [r for r in records if r.get("command") == RUN_COMMAND]
+    if not runs:
+        return (
+            "`make run` из свежего клона ещё не замерен: "
+            "`python tools/time_make_test.py -- make run`."
+        )
+    r = runs[-1]
+    return (
+        f"`make run` из свежего клона (с установкой `.venv`, полный профиль на встроенных "
+        f"данных) в последний раз прошёл за **{duration(r['seconds'])}** ({r['date'][:10]}, "
+        f"коммит `{r['commit']}`, {load_text(r)})."
+    )
+
+
 def test_paragraph(records: list[dict]) -> str:
     """Абзац о последнем прошедшем ``make test``: время, процессор, каждый набор тестов."""
+    records = [r for r in records if r.get("command") != RUN_COMMAND]
     if not records:
         return "`make test` ещё не замерен: `python tools/time_make_test.py -- bash .ci/run`."
     r = records[-1]
@@ -129,7 +147,10 @@ def render(text: str, records: list[dict], notebooks: list[str], tests: list[dic
         text, START, END, note.format("run_times.json") + table(records, notebooks)
     )
     return replace_marked(
-        text, TEST_START, TEST_END, note.format("test_times.json") + test_paragraph(tests)
+        text,
+        TEST_START,
+        TEST_END,
+        note.format("test_times.json") + test_paragraph(tests) + "\n\n" + run_paragraph(tests),
     )
 
 

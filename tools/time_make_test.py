@@ -1,4 +1,5 @@
-"""Время `make test` — в ``docs/test_times.json``, откуда его берут README и docs/benchmarks.md.
+"""Время `make test` и `make run` — в ``docs/test_times.json``, откуда его берут README и
+docs/benchmarks.md.
 
 Два способа получить запись:
 
@@ -9,6 +10,9 @@
 * ``python tools/time_make_test.py --from-log LOG`` — то же по сохранённому выводу команды
   ``time bash .ci/run > LOG 2>&1`` (время и процессор — из строк ``real``/``user``/``sys``
   в конце, загрузка тогда неизвестна; ``--commit`` — какой коммит проверялся).
+
+``--command "make run"`` с ``--from-log`` записывает прогон ``make run`` по выводу
+``/usr/bin/time -v make run > LOG 2>&1`` (итогов pytest в нём нет; ``-- make run`` меряет сам).
 
 Запись добавляется, только если команда прошла (код 0). Затем ``python tools/readme_times.py``
 переписывает абзац о ``make test`` в README и docs/benchmarks.md (``make times`` делает оба шага
@@ -38,6 +42,15 @@ SUMMARY = re.compile(r"^=* ?(?P<counts>\d+ (?:passed|failed)[^=]*?) in (?P<secon
 LABEL = re.compile(r"^(== .+|.*python -m pytest .+)$")
 #: Строки `time` из bash: «real	45m47.436s».
 TIME_LINE = re.compile(r"^(real|user|sys)\s+(?:(\d+)m)?([\d.]+)s$")
+#: Те же числа у `/usr/bin/time -v`: «Elapsed (wall clock) time (h:mm:ss or m:ss): 1:02:03».
+GNU_TIME = {
+    "Elapsed (wall clock) time (h:mm:ss or m:ss)": "real",
+    "User time (seconds)": "user",
+    "System time (seconds)": "sys",
+    "Exit status": "exit",
+}
+#: Главная команда README, которая тестов не запускает.
+RUN_COMMAND = "make run"
 
 
 def suite_name(label: str) -> str:
@@ -68,6 +81,11 @@ def parse_output(text: str) -> dict:
             )
         elif match := TIME_LINE.match(line):
             times[match[1]] = int(match[2] or 0) * 60 + float(match[3])
+        elif (key := line.strip().rpartition(": ")[0]) in GNU_TIME:
+            value = line.strip().rpartition(": ")[2]
+            # «1:02:03» или «2:03.45»: часы, минуты, секунды — справа налево.
+            parts = [float(part) for part in value.split(":")]
+            times[GNU_TIME[key]] = sum(part * 60**i for i, part in enumerate(reversed(parts)))
     return {"suites": suites, "times": times}
 
 
@@ -123,19 +141,23 @@ def run(command: list[str]) -> tuple[int, dict]:
     return proc.returncode, record
 
 
-def from_log(path: Path, commit_id: str | None = None) -> tuple[int, dict]:
-    """Запись по выводу ``time bash .ci/run``; дата — время изменения файла (конец прогона)."""
+def from_log(
+    path: Path, commit_id: str | None = None, command: str = "bash .ci/run"
+) -> tuple[int, dict]:
+    """Запись по выводу ``time КОМАНДА`` (или ``/usr/bin/time -v``); дата — время изменения
+    файла (конец прогона)."""
     parsed = parse_output(path.read_text(encoding="utf-8", errors="replace"))
     if "real" not in parsed["times"]:
-        raise SystemExit(f"{path}: нет строки `real` — запускайте `time bash .ci/run > LOG 2>&1`.")
-    if not parsed["suites"]:
+        raise SystemExit(f"{path}: нет строки `real` — запускайте `time {command} > LOG 2>&1`.")
+    if not parsed["suites"] and command != RUN_COMMAND:
         raise SystemExit(f"{path}: нет итогов pytest — это вывод make test?")
     times = parsed["times"]
     cpu = times["user"] + times["sys"] if {"user", "sys"} <= times.keys() else None
     failed = any("failed" in s["result"] or "error" in s["result"] for s in parsed["suites"])
+    failed = failed or bool(times.get("exit"))
     end = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.timezone.utc)
     record = make_record(
-        "bash .ci/run",
+        command,
         parsed,
         times["real"],
         cpu,
@@ -158,11 +180,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--from-log", type=Path, help="сохранённый вывод `time bash .ci/run`")
     parser.add_argument("--commit", help="коммит, который проверялся (для --from-log)")
+    parser.add_argument(
+        "--command",
+        dest="log_command",
+        default="bash .ci/run",
+        help=f"чей вывод в --from-log (или {RUN_COMMAND!r})",
+    )
     parser.add_argument("command", nargs="*", help="команда проверки (после --)")
     args = parser.parse_args(argv)
     if bool(args.from_log) == bool(args.command):
         parser.error("нужно одно из двух: --from-log LOG или -- КОМАНДА")
-    rc, record = from_log(args.from_log, args.commit) if args.from_log else run(args.command)
+    if args.from_log:
+        rc, record = from_log(args.from_log, args.commit, args.log_command)
+    else:
+        rc, record = run(args.command)
     if rc != 0:
         print(f"Команда не прошла (код {rc}): время не записано.", file=sys.stderr)
         return rc

@@ -424,6 +424,15 @@ def run(task, names, seed, echo=print) -> dict:
     }
 
 
+def render(json_path: Path, markdown_path: Path) -> None:
+    """Таблицы всех задач из ``json_path`` — между метками в ``markdown_path``."""
+    results = json.loads(json_path.read_text(encoding="utf-8"))
+    note = f"<!-- Пишет tools/bench/time_to_quality.py из {json_path.as_posix()}; не правьте руками. -->"
+    text = markdown_path.read_text(encoding="utf-8")
+    body = f"{note}\n{markdown(results)}"
+    markdown_path.write_text(replace_marked(text, MD_START, MD_END, body), encoding="utf-8")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=list(RECIPES), default="faces")
@@ -433,10 +442,18 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", type=Path, help="дописать задачу в этот JSON")
     parser.add_argument("--markdown", type=Path, help="нарисовать таблицы из JSON в этом файле")
+    parser.add_argument(
+        "--render-only", action="store_true", help="только нарисовать таблицы --json в --markdown"
+    )
     parser.add_argument("--serve", help=argparse.SUPPRESS)  # процесс одного рецепта
     args = parser.parse_args(argv)
     if args.serve:
         serve(args.task, args.serve, args.seed)
+        return 0
+    if args.render_only:
+        if not (args.json and args.markdown):
+            parser.error("--render-only нужны --json и --markdown")
+        render(args.json, args.markdown)
         return 0
     names = args.recipes or list(DEFAULT_RECIPES[args.task])
     unknown = sorted(set(names) - set(RECIPES[args.task]))
@@ -457,10 +474,7 @@ def main(argv=None):
             json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
         )
         if args.markdown:
-            note = f"<!-- Пишет tools/bench/time_to_quality.py из {args.json.as_posix()}; не правьте руками. -->\n"
-            text = args.markdown.read_text(encoding="utf-8")
-            body = note + markdown(results)
-            args.markdown.write_text(replace_marked(text, MD_START, MD_END, body), encoding="utf-8")
+            render(args.json, args.markdown)
     return 0
 
 
