@@ -29,10 +29,8 @@ INSTALLED = [
     if importlib.util.find_spec(module) is not None
 ]
 
-only_default_backend = pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow",
-    reason="запускает все бэкенды в подпроцессах; достаточно одного прогона (под TensorFlow)",
-)
+# Запускает все бэкенды в подпроцессах: достаточно одного прогона, под TensorFlow.
+only_default_backend = pytest.mark.backends("tensorflow")
 
 # Рабочий скрипт подпроцесса: save / load / train.
 WORKER = textwrap.dedent(
@@ -264,17 +262,16 @@ def test_list_devices_matches_backend():
         assert devices and all(":" in name for name in devices)
 
 
+# На PyTorch контекст только предупреждает (его проверяет тест ниже).
+@pytest.mark.backends("tensorflow", "jax")
 def test_data_parallel_scope_rejects_unknown_device():
-    if keras.backend.backend() == "torch":
-        pytest.skip("на PyTorch контекст только предупреждает")
     with pytest.raises(ValueError, match="не найдены"):
         with data_parallel_scope(["cpu:99"]):
             pass
 
 
+@pytest.mark.backends("tensorflow", "jax")
 def test_data_parallel_scope_on_one_device_trains():
-    if keras.backend.backend() == "torch":
-        pytest.skip("на PyTorch контекст только предупреждает")
     x = np.random.default_rng(0).random((8, 4), dtype="float32")
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -6,7 +6,6 @@ Run All не должен останавливаться ни на одной п
 
 import shutil
 
-import keras
 import nbformat
 import pytest
 from nbclient import NotebookClient
@@ -21,10 +20,7 @@ def _text(cell):
     return "".join(o.get("text", "") for o in cell.get("outputs", []))
 
 
-@pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow",
-    reason="ноутбуки курса выполняются на TensorFlow (как в make nbval)",
-)
+@pytest.mark.backends("tensorflow")  # ноутбуки курса выполняются на TensorFlow (как в make nbval)
 def test_notebook_runs_on_a_real_celeba_layout(tmp_path, monkeypatch):
     generated = generate_celeba_sample(
         n_images=400, seed=5, cache=tmp_path / "cache", verbose=False

@@ -14,7 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import keras
 import pytest
 
 from course_utils import manifest
@@ -32,10 +31,8 @@ def test_the_short_list_names_notebooks_of_the_course():
     assert len(_run_list()) == len(SHORT_FULL_PROFILE)
 
 
-@pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow",
-    reason="make run выполняет ноутбуки на бэкенде по умолчанию; достаточно прогона под TensorFlow",
-)
+# make run выполняет ноутбуки на бэкенде по умолчанию: достаточно прогона под TensorFlow.
+@pytest.mark.backends("tensorflow")
 @pytest.mark.parametrize("notebook", _run_list())
 def test_notebook_runs_to_the_end_in_the_full_profile_on_embedded_data(notebook, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("COURSE_FAST", "KERAS_BACKEND")}

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import zipfile
 from pathlib import Path
@@ -22,10 +21,7 @@ sys.path.insert(0, str(REPO_ROOT / "tools"))
 from set_repo import repo_files  # noqa: E402
 from wheel_env import build_wheel, make_env, run  # noqa: E402
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow",
-    reason="проверка wheel выполняется один раз, под TensorFlow",
-)
+pytestmark = pytest.mark.backends("tensorflow")  # проверка wheel — один раз, под TensorFlow
 
 
 @pytest.fixture(scope="module")

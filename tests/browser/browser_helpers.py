@@ -91,6 +91,13 @@ def cell_source(cell: dict) -> str:
     return "".join(src) if isinstance(src, list) else src
 
 
+def uses_explorer(cells: list[dict]) -> bool:
+    """Ноутбук строит виджеты-исследователи: его код импортирует ``course_utils.explorer``."""
+    return any(
+        c["cell_type"] == "code" and "course_utils.explorer" in cell_source(c) for c in cells
+    )
+
+
 def is_student_version(cells: list[dict]) -> bool:
     """Версия для студента: заготовки с `raise NotImplementedError` падают по замыслу."""
     return any(

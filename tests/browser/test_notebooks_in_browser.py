@@ -13,7 +13,13 @@ import re
 import time
 
 import pytest
-from browser_helpers import KERNEL_IDLE_JS, cell_source, notebook_sources
+from browser_helpers import (
+    KERNEL_IDLE_JS,
+    cell_source,
+    notebook_sources,
+    read_cells,
+    uses_explorer,
+)
 
 from course_utils import manifest
 from course_utils.config import REPO_ROOT
@@ -165,14 +171,11 @@ def _move_slider(nb, index: int) -> tuple[str, str]:
 
 
 def test_explorer_widgets_update(notebook):
+    """Только у ноутбуков, которые импортируют course_utils.explorer (conftest.py снимает
+    этот тест у остальных)."""
     nb = notebook
-    required = nb.relpath in WIDGET_NOTEBOOKS
-    if nb.student_version:
-        pytest.skip(f"{nb.relpath}: версия для студента не выполняется / student version")
     page = nb.page
     sliders = page.locator(SLIDER)
-    if not required and sliders.count() == 0:
-        pytest.skip(f"в {nb.relpath} нет виджетов-исследователей / no explorer widgets")
     assert _run_ok(nb), (
         f"{nb.relpath} не выполнился, виджеты не проверить: {nb.run_error or nb.run_result}"
     )
@@ -211,3 +214,14 @@ def test_widget_notebook_is_checked(path):
         pytest.skip("COURSE_BROWSER_NOTEBOOKS задан: проверяются другие ноутбуки")
     assert (REPO_ROOT / path).is_file(), f"{path} ({WIDGET_NOTEBOOKS[path]}) не найден"
     assert path in notebook_sources()[1]
+
+
+def test_has_widgets_in_the_manifest_says_who_builds_explorers():
+    """has_widgets в course.toml — ровно у ноутбуков, которые строят виджеты-исследователи
+    (по ним conftest.py решает, у кого проверять виджеты в браузере)."""
+    for nb in manifest.load().notebooks:
+        builds = uses_explorer(read_cells(REPO_ROOT / nb.path))
+        found = "есть" if builds else "нет"
+        assert builds == nb.has_widgets, (
+            f"{nb.path}: has_widgets = {nb.has_widgets}, а импорт course_utils.explorer — {found}"
+        )

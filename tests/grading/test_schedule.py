@@ -281,10 +281,8 @@ def grades(result) -> tuple:
 @pytest.mark.skipif(
     shutil.which("bwrap") is None, reason="нет bubblewrap (apt-get install bubblewrap)"
 )
-@pytest.mark.skipif(
-    os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow",
-    reason="работы проверяются в ядре курса на TensorFlow: на других бэкендах нечего добавить",
-)
+# Работы проверяются в ядре курса на TensorFlow: на других бэкендах нечего добавить.
+@pytest.mark.backends("tensorflow")
 def test_real_sandboxed_grading_on_the_localhost_cluster_matches_serial(
     tmp_path, localhost_cluster
 ):
