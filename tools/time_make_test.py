@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from machine_facts import busy_seconds, cpus, load_now, utc_stamp
+from machine_facts import busy_seconds, cpus, load_now, processor, utc_stamp
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDS = ROOT / "docs" / "test_times.json"
@@ -112,6 +112,7 @@ def make_record(command, parsed, seconds, cpu_seconds, load_before, load_after, 
         "load_before": load_before,
         "load_after": load_after,
         "cpus": cpus(),
+        "processor": processor(),
         "suites": parsed["suites"],
     }
 

@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-from machine_facts import cpus, load_now, utc_stamp  # noqa: E402
+from machine_facts import cpus, load_now, processor, utc_stamp  # noqa: E402
 from readme_times import replace_marked  # noqa: E402
 
 #: Рецепты задач: эпохи, батч, скорость обучения и её расписание, контрольные эпохи,
@@ -355,7 +355,9 @@ def markdown(results: dict) -> str:
     lines = []
     for task, run in results.items():
         lines += [
-            f"**{titles[task]}.** {run['date']}, {run['cpus']} ядра, загрузка "
+            f"**{titles[task]}.** {run['date']}, {run['cpus']} ядра"
+            + (f" ({run['processor']})" if run.get("processor") else "")
+            + ", загрузка "
             f"{run['load_before'][0]:g} → {run['load_after'][0]:g}, базовый рецепт "
             f"`{run['baseline']}`, коммит `{run['commit']}`.",
             "",
@@ -416,6 +418,7 @@ def run(task, names, seed, echo=print) -> dict:
     return {
         "date": date,
         "cpus": cpus(),
+        "processor": processor(),
         "load_before": load_before,
         "load_after": load_now(),
         "commit": _commit(),
