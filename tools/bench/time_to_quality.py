@@ -164,7 +164,7 @@ def prepare_faces(recipe, seed):
             vae, classifier, train_images, train_labels, test_x, RENDERED_ATTRIBUTES
         )
 
-    return vae, dict(x=train), steps, quality
+    return vae, dict(x=train, shuffle=False), steps, quality  # набор уже перемешан
 
 
 #: Ячейки эталона задания, которые строят данные и модель (по порядку).
