@@ -121,3 +121,17 @@ def test_cifar_without_the_real_archive_is_skipped_with_a_reason(monkeypatch, ca
     monkeypatch.setenv("COURSE_DATA", str(tmp_path))
     assert ttq.main(["--task", "cifar"]) == 0
     assert "пропущено" in capsys.readouterr().out
+
+
+def test_benchmarks_page_shows_the_rendering_of_the_recorded_json(tmp_path):
+    recorded = REPO_ROOT / "docs" / "time_to_quality.json"
+    page = REPO_ROOT / "docs" / "benchmarks.md"
+    copy = tmp_path / "benchmarks.md"
+    copy.write_text(page.read_text(encoding="utf-8"), encoding="utf-8")
+    ttq.render(recorded, copy)
+    block = copy.read_text(encoding="utf-8").split(ttq.MD_START)[1].split(ttq.MD_END)[0]
+    assert page.read_text(encoding="utf-8") == copy.read_text(encoding="utf-8"), (
+        "docs/benchmarks.md устарел: tools/bench/time_to_quality.py --render-only "
+        "--json docs/time_to_quality.json --markdown docs/benchmarks.md"
+    )
+    assert "| `cosine20` |" in block

@@ -350,7 +350,7 @@ def markdown(results: dict) -> str:
     """Таблицы всех задач из JSON (для ``docs/benchmarks.md``)."""
     titles = {
         "faces": "VAE лиц (ноутбук 03), нарисованные лица; качество — PSNR ≥ 21 дБ и все шесть векторов",
-        "cifar": "эталон задания, настоящий CIFAR-10; качество — PSNR теста ≥ 20 дБ",
+        "cifar": "Эталон задания, настоящий CIFAR-10; качество — PSNR теста ≥ 20 дБ",
     }
     lines = []
     for task, run in results.items():
@@ -406,7 +406,7 @@ def run(task, names, seed, echo=print) -> dict:
     else:
         env["COURSE_DATA"] = _cifar_folder()
     env.pop("COURSE_FAST", None)  # полный профиль
-    load_before, date = load_now(), utc_stamp()
+    load_before, date, commit = load_now(), utc_stamp(), _commit()  # код, который меряется
     workers = []
     try:
         for name in names:  # подготовка по очереди: её время в замер не входит
@@ -421,7 +421,7 @@ def run(task, names, seed, echo=print) -> dict:
         "processor": processor(),
         "load_before": load_before,
         "load_after": load_now(),
-        "commit": _commit(),
+        "commit": commit,
         "baseline": names[0],
         "recipes": summarize(workers, rounds, names[0]),
     }
@@ -430,7 +430,11 @@ def run(task, names, seed, echo=print) -> dict:
 def render(json_path: Path, markdown_path: Path) -> None:
     """Таблицы всех задач из ``json_path`` — между метками в ``markdown_path``."""
     results = json.loads(json_path.read_text(encoding="utf-8"))
-    note = f"<!-- Пишет tools/bench/time_to_quality.py из {json_path.as_posix()}; не правьте руками. -->"
+    try:
+        shown = json_path.resolve().relative_to(ROOT).as_posix()
+    except ValueError:  # JSON вне репозитория
+        shown = json_path.as_posix()
+    note = f"<!-- Пишет tools/bench/time_to_quality.py из {shown}; не правьте руками. -->"
     text = markdown_path.read_text(encoding="utf-8")
     body = f"{note}\n{markdown(results)}"
     markdown_path.write_text(replace_marked(text, MD_START, MD_END, body), encoding="utf-8")
