@@ -122,3 +122,20 @@ def test_a_make_run_log_from_gnu_time_is_recorded_as_make_run(tmp_path, monkeypa
     # Без --command тот же вывод — не make test: в нём нет итогов pytest.
     with pytest.raises(SystemExit, match="нет итогов pytest"):
         test_times.from_log(log)
+
+
+def test_processor_line_names_the_model_and_whether_it_has_avx512(tmp_path):
+    import machine_facts
+
+    info = tmp_path / "cpuinfo"
+    core = "processor\t: {n}\ncpu family\t: 25\nmodel\t\t: {model}\nmodel name\t: AMD EPYC\nflags\t\t: fpu {flags}\n"
+    info.write_text(
+        "\n".join(core.format(n=n, model=1, flags="avx avx2 fma") for n in range(2)),
+        encoding="utf-8",
+    )
+    assert (
+        machine_facts.processor(str(info)) == "AMD EPYC, семейство 25, модель 1, AVX2 без AVX-512"
+    )
+    info.write_text(core.format(n=0, model=17, flags="avx2 avx512f avx512_bf16"), encoding="utf-8")
+    assert machine_facts.processor(str(info)).endswith("модель 17, AVX-512")
+    assert machine_facts.processor(str(tmp_path / "нет")) == ""

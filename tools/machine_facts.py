@@ -44,14 +44,14 @@ def busy_seconds() -> float | None:
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
-def processor() -> str:
+def processor(cpuinfo: str = "/proc/cpuinfo") -> str:
     """Процессор одной строкой: «AMD EPYC, семейство 25, модель 1, AVX2 без AVX-512».
 
     Время обучения на CPU сильно зависит от векторных команд: на одном и том же коде шаг
     с AVX-512 бывал вдвое быстрее, чем без него. Пустая строка — если ``/proc/cpuinfo`` нет.
     """
     try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
+        with open(cpuinfo, encoding="utf-8") as info:
             text = info.read().split("\n\n")[0]
     except OSError:
         return ""
