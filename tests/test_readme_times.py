@@ -119,6 +119,8 @@ def test_make_run_has_its_own_paragraph_and_never_stands_for_make_test():
     assert "ещё не замерен" in readme_times.run_paragraph([make_test])
     text = readme_times.run_paragraph([make_test, make_run])
     assert "**65 мин** (2026-12-07, коммит `def5678`, загрузка не записана)" in text
+    text = readme_times.run_paragraph([{**make_run, "processor": "AMD EPYC, AVX2 без AVX-512"}])
+    assert "загрузка не записана; процессор AMD EPYC, AVX2 без AVX-512)" in text
     # Последняя запись — make run, но абзац о make test говорит о своём прогоне.
     assert "коммит `abc1234`" in readme_times.test_paragraph([make_test, make_run])
 

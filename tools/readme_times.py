@@ -62,6 +62,12 @@ def load_text(record: dict) -> str:
     return f"загрузка {before:.1f} → {after:.1f} при {record['cpus']} ядрах".replace(".", ",")
 
 
+def machine_text(record: dict) -> str:
+    """Загрузка и, если записан, процессор (от него время обучения зависит вдвое)."""
+    processor = record.get("processor")
+    return load_text(record) + (f"; процессор {processor}" if processor else "")
+
+
 def cell(record: dict | None) -> str:
     if record is None:
         return "не замерено"
@@ -102,7 +108,7 @@ def run_paragraph(records: list[dict]) -> str:
     return (
         f"`make run` из свежего клона (с установкой `.venv`, полный профиль на встроенных "
         f"данных) в последний раз прошёл за **{duration(r['seconds'])}** ({r['date'][:10]}, "
-        f"коммит `{r['commit']}`, {load_text(r)})."
+        f"коммит `{r['commit']}`, {machine_text(r)})."
     )
 
 
@@ -129,7 +135,7 @@ def test_paragraph(records: list[dict]) -> str:
     return (
         f"`make test` из свежего клона (`{r['command']}`, с установкой `.venv`) в последний раз "
         f"занял **{duration(r['seconds'])}** ({r['date'][:10]}, коммит `{r['commit']}`, "
-        f"{load_text(r)}){cpu}. Наборы тестов (их время по отчёту pytest): {suites}."
+        f"{machine_text(r)}){cpu}. Наборы тестов (их время по отчёту pytest): {suites}."
     )
 
 
