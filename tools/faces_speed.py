@@ -70,10 +70,11 @@ def measure(mode, steps):
             .map(lambda x: tf.cast(x, tf.float32) / 255.0)
             .prefetch(2)
         )
-    vae.fit(data, steps_per_epoch=3, epochs=1, verbose=0)  # прогрев: граф, первые батчи
+    # Набор уже перемешан (shuffle=False, иначе Keras предупреждает, что перемешать не может).
+    vae.fit(data, steps_per_epoch=3, epochs=1, shuffle=False, verbose=0)  # прогрев: граф
     usage = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
-    history = vae.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
+    history = vae.fit(data, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0)
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_SELF)
     return {
