@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 from machine_facts import cpus, load_now, processor, utc_stamp  # noqa: E402
 from readme_times import replace_marked  # noqa: E402
+from time_make_test import commit  # noqa: E402
 
 #: Рецепты задач: эпохи, батч, скорость обучения и её расписание, контрольные эпохи,
 #: β (если не как у задачи) и XLA. Первый рецепт задачи — базовый.
@@ -301,32 +302,28 @@ def summarize(workers, rounds, baseline):
             for r, e in zip(rounds[worker.name], worker.epochs)
         }
 
-    base = by_name[baseline]
-    base_steps = step_seconds(base)
+    base_steps = step_seconds(by_name[baseline])
     rows = []
     for worker in workers:
         index = first_reached(worker)
-        seconds = [e["seconds"] for e in worker.epochs]
-        row = {
-            "recipe": worker.name,
-            **{k: v for k, v in worker.recipe.items() if k != "checks"},
-            "checks": list(worker.recipe["checks"]),
-            "steps_per_epoch": worker.steps_per_epoch,
-            "epochs": worker.epochs,
-            "reached_at_epoch": None if index is None else index + 1,
-            "steps_to_quality": None if index is None else (index + 1) * worker.steps_per_epoch,
-            "seconds_to_quality": None if index is None else round(sum(seconds[: index + 1]), 1),
-            "minutes_to_quality": None
-            if index is None
-            else round(sum(seconds[: index + 1]) / 60, 2),
-            "step_seconds_median": round(
-                statistics.median(s for s in step_seconds(worker).values()), 3
-            ),
-        }
         own = step_seconds(worker)
+        spent = None if index is None else sum(e["seconds"] for e in worker.epochs[: index + 1])
         paired = [own[r] / base_steps[r] for r in own if r in base_steps]
-        row["paired_step_ratio"] = round(statistics.median(paired), 3) if paired else None
-        rows.append(row)
+        rows.append(
+            {
+                "recipe": worker.name,
+                **{k: v for k, v in worker.recipe.items() if k != "checks"},
+                "checks": list(worker.recipe["checks"]),
+                "steps_per_epoch": worker.steps_per_epoch,
+                "epochs": worker.epochs,
+                "reached_at_epoch": None if index is None else index + 1,
+                "steps_to_quality": None if index is None else (index + 1) * worker.steps_per_epoch,
+                "seconds_to_quality": None if spent is None else round(spent, 1),
+                "minutes_to_quality": None if spent is None else round(spent / 60, 2),
+                "step_seconds_median": round(statistics.median(own.values()), 3),
+                "paired_step_ratio": round(statistics.median(paired), 3) if paired else None,
+            }
+        )
     base_row = next(r for r in rows if r["recipe"] == baseline)
     for row in rows:
         for key, ratio_key in (
@@ -380,13 +377,6 @@ def markdown(results: dict) -> str:
     return "\n".join(lines).rstrip()
 
 
-def _commit() -> str:
-    result = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    )
-    return result.stdout.strip() or "?"
-
-
 CIFAR_ARCHIVE = "cifar-10/cifar-10-python.tar.gz"
 
 
@@ -406,7 +396,7 @@ def run(task, names, seed, echo=print) -> dict:
     else:
         env["COURSE_DATA"] = _cifar_folder()
     env.pop("COURSE_FAST", None)  # полный профиль
-    load_before, date, commit = load_now(), utc_stamp(), _commit()  # код, который меряется
+    load_before, date, measured = load_now(), utc_stamp(), commit()  # код, который меряется
     workers = []
     try:
         for name in names:  # подготовка по очереди: её время в замер не входит
@@ -421,7 +411,7 @@ def run(task, names, seed, echo=print) -> dict:
         "processor": processor(),
         "load_before": load_before,
         "load_after": load_now(),
-        "commit": commit,
+        "commit": measured,
         "baseline": names[0],
         "recipes": summarize(workers, rounds, names[0]),
     }
