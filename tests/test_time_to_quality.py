@@ -23,6 +23,7 @@ class FakeWorker:
         self.name, self.steps_per_epoch, self.log = name, steps_per_epoch, log
         self.recipe = dict(epochs=epochs, checks=checks, lr=1e-3, schedule="constant")
         self.reach, self.seconds, self.epochs, self.closed = reach, seconds, [], False
+        self.full = False
 
     def train_epoch(self):
         epoch = len(self.epochs) + 1
@@ -75,6 +76,38 @@ def test_ratios_are_to_the_baseline_and_steps_are_paired_by_round():
     # В кругах 1 и 2 шаг «fast» — 4 с против 2 с у базового.
     assert by_name["fast"]["paired_step_ratio"] == 2.0
     assert by_name["base"]["paired_step_ratio"] == 1.0
+    # Базовый доучился до конца (6-я эпоха — и качество, и конец): 48 с полного времени.
+    assert by_name["fast"]["full_time_ratio"] == round(32 / 48, 3)
+
+
+def test_the_baseline_trains_its_whole_recipe_after_reaching_quality():
+    log = []
+    # Базовый достигает качества на 2-й эпохе из 4, но учится все 4 (полное время — 4 × 10 с).
+    base = FakeWorker("base", 4, (2, 4), 2, [10.0] * 4, 5, log)
+    base.full = True
+    fast = FakeWorker("fast", 4, (1, 2, 4), 1, [10.0] * 4, 5, log)
+    rows = ttq.summarize([base, fast], ttq.interleave([base, fast], echo=lambda line: None), "base")
+    assert [e for name, e in log if name == "base"] == [1, 2, 3, 4]
+    assert [e for name, e in log if name == "fast"] == [1]
+    by_name = {row["recipe"]: row for row in rows}
+    assert by_name["base"]["steps_to_quality"] == 10 and by_name["base"]["time_ratio"] == 1.0
+    assert by_name["base"]["full_time_ratio"] == 0.5  # 20 с до качества из 40 с полного
+    assert by_name["fast"]["time_ratio"] == 0.5 and by_name["fast"]["full_time_ratio"] == 0.25
+    assert by_name["fast"]["full_baseline_minutes"] == round(40 / 60, 2)
+    text = ttq.markdown(
+        {
+            "faces": {
+                "date": "2026-12-07 18:00 UTC",
+                "cpus": 2,
+                "load_before": [0.5, 0.5, 0.5],
+                "load_after": [1.0, 1.0, 1.0],
+                "commit": "abc1234",
+                "baseline": "base",
+                "recipes": rows,
+            }
+        }
+    )
+    assert "| `fast` | 5 | 0.17 | 0.5 | 0.5 | 0.25 | 1 |" in text
 
 
 def test_a_recipe_that_never_reaches_quality_says_so():
