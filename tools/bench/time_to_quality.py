@@ -51,9 +51,7 @@ from time_make_test import commit  # noqa: E402
 RECIPES = {
     "faces": {
         # Прежний рецепт ноутбука 03: постоянная скорость обучения 1e-3, 80 эпох (3 440 шагов).
-        "constant80": dict(
-            epochs=80, lr=1e-3, schedule="constant", checks=(40, 50, 60, 70, 80)
-        ),
+        "constant80": dict(epochs=80, lr=1e-3, schedule="constant", checks=(40, 50, 60, 70, 80)),
         # Нынешний рецепт ноутбука 03: скорость 2e-3 убывает по косинусу за 40 эпох, β = 30 000.
         "cosine40_beta30k": dict(
             epochs=40, lr=2e-3, schedule="cosine", checks=(30, 40), beta=30_000.0
