@@ -221,7 +221,7 @@ bench: backends
 	# эталон задания на CIFAR-10 (около получаса), затем VAE лиц — прежний и нынешний рецепты
 	# ноутбука 03 (на 2 ядрах CPU — несколько часов).
 	$(BIN)/python tools/bench/time_to_quality.py --task cifar $(TTQ_OUT)
-	$(BIN)/python tools/bench/time_to_quality.py --task faces $(TTQ_OUT)
+	$(BIN)/python tools/bench/time_to_quality.py --task faces --full-baseline $(TTQ_OUT)
 
 # Время каждого ноутбука на встроенных данных в обоих профилях -> docs/run_times.json и
 # таблица в README (tools/readme_times.py). Полный профиль — как make run (около часа на 2 ядрах).

@@ -15,8 +15,9 @@
 ждут. Так нагрузка общей машины делится между рецептами поровну, и отношение их времён —
 парная мера, которая от нагрузки почти не зависит (абсолютные минуты от неё зависят).
 После контрольных эпох рецепт измеряет качество (в счёт не идёт); достигнув его, рецепт
-останавливается. Базовый рецепт (первый в ``--recipes``, сегодняшний рецепт ноутбука)
-доучивается до конца: его полное время — то, с чем сравнивается цель «вдвое быстрее».
+останавливается. С ``--full-baseline`` базовый рецепт (первый в ``--recipes``, прежний рецепт
+ноутбука) доучивается до конца, и время каждого рецепта сравнивается ещё и с полным временем
+базового («вдвое быстрее сегодняшнего рецепта»).
 
 Печатается таблица: шаги и минуты обучения до качества, их отношения к базовому рецепту (к его
 времени до качества и к полному времени), а также медиана парных отношений времени шага
@@ -409,7 +410,11 @@ def real_cifar() -> bool:
     return (Path(_cifar_folder()) / CIFAR_ARCHIVE).is_file()
 
 
-def run(task, names, seed, echo=print) -> dict:
+def _echo(line):
+    print(line, flush=True)  # строка за строкой и в файл: прерванный замер оставляет свои эпохи
+
+
+def run(task, names, seed, echo=_echo, full_baseline=False) -> dict:
     env = {**os.environ}
     if task == "faces":
         env["COURSE_DATA"] = "sample"
@@ -420,7 +425,8 @@ def run(task, names, seed, echo=print) -> dict:
     workers = []
     try:
         for name in names:  # подготовка по очереди: её время в замер не входит
-            workers.append(Worker(task, name, seed, env, full=name == names[0]))
+            full = full_baseline and name == names[0]
+            workers.append(Worker(task, name, seed, env, full=full))
         rounds = interleave(workers, echo)
     finally:
         for worker in workers:
@@ -457,6 +463,12 @@ def main(argv=None):
         "--recipes", nargs="+", help="первый — базовый (по умолчанию — пара make bench)"
     )
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--full-baseline",
+        action="store_true",
+        help="базовый рецепт доучивается до конца: время каждого рецепта сравнивается и с его "
+        "полным временем",
+    )
     parser.add_argument("--json", type=Path, help="дописать задачу в этот JSON")
     parser.add_argument("--markdown", type=Path, help="нарисовать таблицы из JSON в этом файле")
     parser.add_argument(
@@ -482,7 +494,7 @@ def main(argv=None):
             f"архива нет. Положите его в <папка>/{CIFAR_ARCHIVE} и задайте COURSE_DATA=<папка>."
         )
         return 0
-    result = run(args.task, names, args.seed)
+    result = run(args.task, names, args.seed, full_baseline=args.full_baseline)
     print(markdown({args.task: result}))
     if args.json:
         results = json.loads(args.json.read_text(encoding="utf-8")) if args.json.exists() else {}
