@@ -42,6 +42,12 @@ class FakeWorker:
         self.closed = True
 
 
+def _page(task, rows):
+    """Таблица задачи ``task`` с рецептами ``rows`` (базовый — ``base``), как в docs/benchmarks.md."""
+    run = dict(date="2026-12-07 18:00 UTC", cpus=2, load_before=[0.5] * 3, load_after=[1.0] * 3)
+    return ttq.markdown({task: {**run, "commit": "abc1234", "baseline": "base", "recipes": rows}})
+
+
 def _pair(log):
     # Базовый: 6 эпох по 4 шага, качество на 6-й; быстрый: качество на 2-й из 4, шаг вдвое дороже.
     base = FakeWorker("base", 6, (2, 4, 6), 6, [8.0] * 6, 4, log)
@@ -94,19 +100,7 @@ def test_the_baseline_trains_its_whole_recipe_after_reaching_quality():
     assert by_name["base"]["full_time_ratio"] == 0.5  # 20 с до качества из 40 с полного
     assert by_name["fast"]["time_ratio"] == 0.5 and by_name["fast"]["full_time_ratio"] == 0.25
     assert by_name["fast"]["full_baseline_minutes"] == round(40 / 60, 2)
-    text = ttq.markdown(
-        {
-            "faces": {
-                "date": "2026-12-07 18:00 UTC",
-                "cpus": 2,
-                "load_before": [0.5, 0.5, 0.5],
-                "load_after": [1.0, 1.0, 1.0],
-                "commit": "abc1234",
-                "baseline": "base",
-                "recipes": rows,
-            }
-        }
-    )
+    text = _page("faces", rows)
     assert "| `fast` | 5 | 0.17 | 0.5 | 0.5 | 0.25 | 1 |" in text
 
 
@@ -117,19 +111,7 @@ def test_a_recipe_that_never_reaches_quality_says_so():
     rows = ttq.summarize([base, slow], ttq.interleave([base, slow], echo=lambda line: None), "base")
     slow_row = next(row for row in rows if row["recipe"] == "slow")
     assert slow_row["steps_to_quality"] is None and slow_row["time_ratio"] is None
-    text = ttq.markdown(
-        {
-            "cifar": {
-                "date": "2026-12-07 16:00 UTC",
-                "cpus": 2,
-                "load_before": [1.0, 1.0, 1.0],
-                "load_after": [2.0, 2.0, 2.0],
-                "commit": "abc1234",
-                "baseline": "base",
-                "recipes": rows,
-            }
-        }
-    )
+    text = _page("cifar", rows)
     assert "| `slow` | не достиг |" in text
     assert "1: 1, 2: 2" in text  # PSNR по контрольным эпохам
     faces_check = {
