@@ -9,7 +9,8 @@
 :func:`load_celeba` и :func:`load_celeba_labelled` читают эту раскладку через
 ``keras.utils.image_dataset_from_directory`` (изображения подгружаются с диска батчами,
 весь набор в память не попадает); :func:`load_celeba_arrays` читает часть набора в память
-(uint8) вместе с метками — так обучение не декодирует одни и те же JPEG каждую эпоху.
+(uint8) вместе с метками — так обучение не декодирует одни и те же JPEG каждую эпоху;
+:func:`memory_batches` делает из такого массива пакеты для ``fit``.
 
 Где взять данные, решает :func:`celeba_dir`: папка, указанная явно; иначе, если установлен
 ``kagglehub`` (в Colab он есть), — загрузка с Kaggle; при ``COURSE_DATA=sample`` или если
@@ -288,3 +289,30 @@ def load_celeba_arrays(attributes=(), data_dir=None, image_size=64, limit=None):
     labels = table[["image_id", *attributes]].iloc[:count].copy()
     labels[list(attributes)] = (labels[list(attributes)] > 0).astype("int32")
     return images, labels.reset_index(drop=True)
+
+
+def memory_batches(images, batch_size=128, seed=42):
+    """Пакеты для ``fit`` из массива uint8 в памяти: ``tf.data.Dataset`` float32 0..1.
+
+    Порядок изображений каждую эпоху новый (перемешивается весь массив, ``seed`` делает
+    порядок воспроизводимым), в 0..1 пакет переводится прямо перед шагом, следующий пакет
+    готовится, пока идёт шаг (``prefetch``).
+
+    Автонастройка tf.data выключена. Её поток просыпается через 10 мс, 20 мс, 40 мс… (период
+    удваивается до минуты), а итератор, которому ``fit`` в конце эпохи уступает место новому,
+    иногда ждёт его следующего пробуждения: при занятом процессоре эпоха, посчитанная за
+    45 с, длится 81,9 с (``docs/faces_runs.md``). Подстраивать здесь нечего: буфер
+    ``prefetch`` и перевод в 0..1 заданы явно.
+    """
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return (
+        tf.data.Dataset.from_tensor_slices(images)
+        .shuffle(len(images), seed=seed)
+        .batch(batch_size)
+        .map(_to_unit_float)
+        .prefetch(2)
+        .with_options(options)
+    )

@@ -12,6 +12,7 @@ from course_utils.celeba import (
     load_celeba,
     load_celeba_arrays,
     load_celeba_labelled,
+    memory_batches,
     read_attributes,
 )
 from course_utils.generated_faces import generate_celeba_sample
@@ -214,6 +215,36 @@ def test_arrays_match_the_loader_and_the_csv(sample_root):
     assert len(everything) == N_SMALL and none is None
     with pytest.raises(KeyError, match="Smiling"):
         load_celeba_arrays(("Smilling",), data_dir=sample_root)
+
+
+def test_memory_batches_are_the_plain_pipeline_without_autotune():
+    """Тот же порядок и те же значения, что у конвейера без настроек (так ноутбук 03 учился
+    раньше), каждую эпоху — новый порядок; автонастройка tf.data выключена."""
+    import tensorflow as tf
+
+    images = np.random.default_rng(0).integers(0, 256, (50, 4, 4, 3), dtype=np.uint8)
+    plain = (
+        tf.data.Dataset.from_tensor_slices(images)
+        .shuffle(len(images), seed=7)
+        .batch(16)
+        .map(lambda x: tf.cast(x, tf.float32) / 255.0)
+        .prefetch(2)
+    )
+    batches = memory_batches(images, batch_size=16, seed=7)
+    assert batches.options().autotune.enabled is False
+    assert plain.options().autotune.enabled is not False  # по умолчанию включена
+
+    def epoch(data):
+        return np.concatenate([b.numpy() for b in data])
+
+    first, second = epoch(batches), epoch(batches)
+    np.testing.assert_array_equal(first, epoch(plain))
+    np.testing.assert_array_equal(second, epoch(plain))
+    assert first.dtype == np.float32 and first.shape == (50, 4, 4, 3)
+    assert not np.array_equal(first, second)  # порядок перемешан заново
+    # Все изображения по одному разу, в 0..1.
+    flat = lambda a: sorted(map(bytes, np.round(a * 255).astype(np.uint8)))  # noqa: E731
+    assert flat(first) == flat(images.astype(np.float32) / 255.0) == flat(second)
 
 
 def test_labelled_validation_split(sample_root):

@@ -48,11 +48,14 @@ from readme_times import replace_marked  # noqa: E402
 from time_make_test import commit  # noqa: E402
 
 #: Рецепты задач: эпохи, батч, скорость обучения и её расписание, контрольные эпохи,
-#: β (если не как у задачи) и XLA. Первый рецепт задачи — базовый.
+#: β (если не как у задачи), XLA и (у лиц) автонастройка tf.data. Первый рецепт задачи — базовый.
 RECIPES = {
     "faces": {
-        # Прежний рецепт ноутбука 03: постоянная скорость обучения 1e-3, 80 эпох (3 440 шагов).
-        "constant80": dict(epochs=80, lr=1e-3, schedule="constant", checks=(40, 50, 60, 70, 80)),
+        # Прежний рецепт ноутбука 03: постоянная скорость обучения 1e-3, 80 эпох (3 440 шагов),
+        # и прежний конвейер данных — с автонастройкой tf.data (см. memory_batches).
+        "constant80": dict(
+            epochs=80, lr=1e-3, schedule="constant", checks=(40, 50, 60, 70, 80), autotune=True
+        ),
         # Нынешний рецепт ноутбука 03: скорость 2e-3 убывает по косинусу за 40 эпох, β = 30 000.
         "cosine40_beta30k": dict(
             epochs=40, lr=2e-3, schedule="cosine", checks=(30, 40), beta=30_000.0
@@ -138,7 +141,7 @@ def prepare_faces(recipe, seed):
     """Модель ноутбука 03, данные из памяти; возвращает (vae, набор, шагов в эпохе, мера)."""
     import tensorflow as tf
 
-    from course_utils.celeba import load_celeba_arrays
+    from course_utils.celeba import load_celeba_arrays, memory_batches
     from course_utils.face_attributes import train_attribute_classifier
     from course_utils.generated_faces import RENDERED_ATTRIBUTES, generate_celeba_sample
     from course_utils.vae import VAE, build_face_decoder, build_face_encoder
@@ -151,13 +154,11 @@ def prepare_faces(recipe, seed):
     classifier = train_attribute_classifier(
         images, labels, RENDERED_ATTRIBUTES, holdout_fraction=n_test / len(images), epochs=10
     )
-    train = (
-        tf.data.Dataset.from_tensor_slices(train_images)
-        .shuffle(len(train_images), seed=seed)
-        .batch(FACES_BATCH)
-        .map(lambda x: tf.cast(x, tf.float32) / 255.0)
-        .prefetch(2)
-    )
+    train = memory_batches(train_images, batch_size=FACES_BATCH, seed=seed)
+    if recipe.get("autotune"):  # конвейер ноутбука до 2026-12-07: автонастройка включена
+        options = tf.data.Options()
+        options.autotune.enabled = True
+        train = train.with_options(options)
     steps = -(-len(train_images) // FACES_BATCH)
     beta = recipe.get("beta", FACES_BETA)
     vae = VAE(build_face_encoder(), build_face_decoder(), beta=beta, reconstruction="mse")
