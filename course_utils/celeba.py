@@ -291,7 +291,7 @@ def load_celeba_arrays(attributes=(), data_dir=None, image_size=64, limit=None):
     return images, labels.reset_index(drop=True)
 
 
-def memory_batches(images, batch_size=128, seed=42):
+def memory_batches(images, batch_size=128, seed=42, autotune=False):
     """Пакеты для ``fit`` из массива uint8 в памяти: ``tf.data.Dataset`` float32 0..1.
 
     Порядок изображений каждую эпоху новый (перемешивается весь массив, ``seed`` делает
@@ -302,12 +302,13 @@ def memory_batches(images, batch_size=128, seed=42):
     удваивается до минуты), а итератор, которому ``fit`` в конце эпохи уступает место новому,
     иногда ждёт его следующего пробуждения: при занятом процессоре эпоха, посчитанная за
     45 с, длится 81,9 с (``docs/faces_runs.md``). Подстраивать здесь нечего: буфер
-    ``prefetch`` и перевод в 0..1 заданы явно.
+    ``prefetch`` и перевод в 0..1 заданы явно. ``autotune=True`` — прежний конвейер, с
+    автонастройкой (только для замеров: ``tools/faces_speed.py``, ``make bench``).
     """
     import tensorflow as tf
 
     options = tf.data.Options()
-    options.autotune.enabled = False
+    options.autotune.enabled = autotune
     return (
         tf.data.Dataset.from_tensor_slices(images)
         .shuffle(len(images), seed=seed)

@@ -242,6 +242,10 @@ def test_memory_batches_are_the_plain_pipeline_without_autotune():
     np.testing.assert_array_equal(second, epoch(plain))
     assert first.dtype == np.float32 and first.shape == (50, 4, 4, 3)
     assert not np.array_equal(first, second)  # порядок перемешан заново
+    # autotune=True (прежний конвейер, для замеров): те же пакеты, автонастройка включена.
+    old = memory_batches(images, batch_size=16, seed=7, autotune=True)
+    assert old.options().autotune.enabled is True
+    np.testing.assert_array_equal(epoch(old), first)
     # Все изображения по одному разу, в 0..1.
     flat = lambda a: sorted(map(bytes, np.round(a * 255).astype(np.uint8)))  # noqa: E731
     assert flat(first) == flat(images.astype(np.float32) / 255.0) == flat(second)

@@ -57,7 +57,6 @@ def measure(mode, steps):
     import resource
 
     import keras
-    import tensorflow as tf
 
     from course_utils.celeba import load_celeba, load_celeba_arrays, memory_batches
     from course_utils.generated_faces import generate_celeba_sample
@@ -74,11 +73,8 @@ def measure(mode, steps):
         data = load_celeba(data_dir=folder, batch_size=batch).repeat()
     else:
         images, _ = load_celeba_arrays(data_dir=folder)
-        data = memory_batches(images, batch_size=batch, seed=0).repeat()
-        if mode == "memory_autotune":
-            options = tf.data.Options()
-            options.autotune.enabled = True
-            data = data.with_options(options)
+        autotune = mode == "memory_autotune"
+        data = memory_batches(images, batch_size=batch, seed=0, autotune=autotune).repeat()
     # Набор уже перемешан (shuffle=False, иначе Keras предупреждает, что перемешать не может).
     vae.fit(data, steps_per_epoch=3, epochs=1, shuffle=False, verbose=0)  # прогрев: граф
     usage = resource.getrusage(resource.RUSAGE_SELF)

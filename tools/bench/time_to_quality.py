@@ -139,7 +139,6 @@ def faces_quality(vae, classifier, train_images, train_labels, test_x, attribute
 
 def prepare_faces(recipe, seed):
     """Модель ноутбука 03, данные из памяти; возвращает (vae, набор, шагов в эпохе, мера)."""
-    import tensorflow as tf
 
     from course_utils.celeba import load_celeba_arrays, memory_batches
     from course_utils.face_attributes import train_attribute_classifier
@@ -154,11 +153,10 @@ def prepare_faces(recipe, seed):
     classifier = train_attribute_classifier(
         images, labels, RENDERED_ATTRIBUTES, holdout_fraction=n_test / len(images), epochs=10
     )
-    train = memory_batches(train_images, batch_size=FACES_BATCH, seed=seed)
-    if recipe.get("autotune"):  # конвейер ноутбука до 2026-12-07: автонастройка включена
-        options = tf.data.Options()
-        options.autotune.enabled = True
-        train = train.with_options(options)
+    # autotune=True у constant80: конвейер ноутбука до 2026-12-07.
+    train = memory_batches(
+        train_images, batch_size=FACES_BATCH, seed=seed, autotune=recipe.get("autotune", False)
+    )
     steps = -(-len(train_images) // FACES_BATCH)
     beta = recipe.get("beta", FACES_BETA)
     vae = VAE(build_face_encoder(), build_face_decoder(), beta=beta, reconstruction="mse")
