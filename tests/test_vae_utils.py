@@ -272,33 +272,49 @@ def _small_dense_vae(size, z_dim):
 EPOCHS_SMALL, BATCH_SMALL = 30, 32
 
 
-def test_smiling_vector_raises_the_classifier_smile_probability(tmp_path):
-    """Обучаем маленький VAE на сгенерированных лицах: вектор Smiling, прибавленный к
-    отложенным лицам, увеличивает вероятность улыбки по независимому классификатору,
-    вычтенный — уменьшает. Регрессионная проверка того, что ноутбук 03 только печатает."""
+def test_attribute_vector_raises_its_attribute_more_than_random_directions(tmp_path):
+    """Обучаем маленький VAE на сгенерированных лицах: вектор Blond_Hair, прибавленный к
+    отложенным лицам, поднимает вероятность светлых волос по независимому классификатору
+    (правило ноутбука 03), вычтенный — опускает, и делает это сильнее, чем случайные
+    направления той же длины. Регрессионная проверка того, что ноутбук 03 только печатает.
+
+    Атрибут — светлые волосы, а не улыбка: у такой маленькой модели улыбка (несколько пикселей
+    рта) в скрытом пространстве не выделена, и случайные направления меняли вероятность улыбки
+    не меньше её вектора (2026-12-07, три бэкенда, по нескольку seed); цвет волос занимает
+    большую часть лица, и его вектор выделяется с запасом."""
     from course_utils.celeba import load_celeba_arrays
     from course_utils.face_attributes import AUC_BAR, attribute_effects, train_attribute_classifier
     from course_utils.generated_faces import generate_celeba_sample
 
-    size, z_dim = 32, 16
+    size, z_dim, name = 32, 16, "Blond_Hair"
     root = generate_celeba_sample(n_images=800, seed=7, cache=tmp_path, verbose=False)
-    images, labels = load_celeba_arrays(("Smiling",), data_dir=root, image_size=size)
-    classifier = train_attribute_classifier(images, labels, ("Smiling",), epochs=16)
-    assert classifier.auc["Smiling"] >= AUC_BAR, classifier.auc
-    x, smiling = images.astype("float32") / 255, labels["Smiling"].to_numpy()
+    images, labels = load_celeba_arrays((name,), data_dir=root, image_size=size)
+    classifier = train_attribute_classifier(images, labels, (name,), epochs=16)
+    assert classifier.auc[name] >= AUC_BAR, classifier.auc
+    x, blond = images.astype("float32") / 255, labels[name].to_numpy()
     keras.utils.set_random_seed(0)
     vae = _small_dense_vae(size, z_dim)
     vae.compile(optimizer=keras.optimizers.Adam(1e-3))
     vae.fit(x, epochs=EPOCHS_SMALL, batch_size=BATCH_SMALL, verbose=0)
 
     seen = classifier.holdout.min()  # вектор — по лицам, которых нет среди проверочных
-    batches = [(x[i : i + 64], smiling[i : i + 64]) for i in range(0, seen, 64)]
-    vec = get_vector_from_label(batches, vae, z_dim, "Smiling", verbose=False)
-    effects = attribute_effects(vae, classifier, {"Smiling": vec}, x[classifier.holdout])
-    less, same, more = effects["Smiling"]["probs"]["Smiling"]
-    # Прибавленный вектор поднимает вероятность улыбки заметно (правило ноутбука 03: рост не
-    # меньше 0.1 между alpha = -2 и +2), вычтенный её не поднимает. Внизу вероятность упирается
-    # в «пол» слабой модели: на PyTorch здесь alpha = -2 и 0 дали 0.165 и 0.165.
-    probs = f"P(улыбка) при alpha -2, 0, 2: {less:.3f} {same:.3f} {more:.3f}"
-    assert same < more and more - less >= 0.1, probs
-    assert less <= same + 0.01, probs
+    batches = [(x[i : i + 64], blond[i : i + 64]) for i in range(0, seen, 64)]
+    vector = get_vector_from_label(batches, vae, z_dim, name, verbose=False)
+    # Контроль: 8 случайных единичных направлений — насколько меняет вероятность любой сдвиг.
+    rng = np.random.default_rng(0)
+    random = rng.normal(size=(8, z_dim))
+    random /= np.linalg.norm(random, axis=1, keepdims=True)
+    vectors = {name: vector, **{f"random_{i}": v.astype("float32") for i, v in enumerate(random)}}
+    effects = attribute_effects(vae, classifier, vectors, x[classifier.holdout])
+    less, same, more = effects[name]["probs"][name]
+    random_rises = [
+        abs(e["probs"][name][2] - e["probs"][name][0]) for k, e in effects.items() if k != name
+    ]
+    probs = (
+        f"P(светлые волосы) при alpha -2, 0, 2: {less:.3f} {same:.3f} {more:.3f}; "
+        f"у случайных направлений |рост| {sorted(round(r, 3) for r in random_rises)}"
+    )
+    # Измерено (TensorFlow, JAX, PyTorch; seed 0–2): рост 0.44–0.64, вероятности 0.01–0.05 →
+    # 0.11–0.23 → 0.45–0.67; у случайных направлений медиана |роста| 0.07–0.16.
+    assert less < same < more and more - less >= 0.1, probs
+    assert more - less >= 2 * float(np.median(random_rises)), probs
