@@ -14,7 +14,8 @@ export MALLOC_TRIM_THRESHOLD_ ?= 4000000000
 # Ноутбуки и задания перечислены в course.toml; Makefile спрашивает о них у его читателя.
 MANIFEST = $(BIN)/python -m course_utils.manifest --root $(CURDIR)
 
-.PHONY: setup backends run lab test system-deps lint unit unit-core unit-grading unit-backends \
+.PHONY: setup backends run lab test system-deps system-deps-check lint unit unit-core \
+        unit-grading unit-backends \
         unit-jax unit-torch nbval test-browser \
         test-backends test-oldest release grade regrade sample-data bench times quality clean set-repo
 
@@ -53,8 +54,9 @@ lab: setup
 # --- Проверки ----------------------------------------------------------------------------
 
 # Все проверки. Сначала — системные пакеты (bubblewrap для песочницы, Chromium для браузера):
-# недостающие ставятся, а если нельзя — остановка до любого теста с командой, что выполнить.
-# Линтер идёт, пока ставятся бэкенды (pip больше ждёт сеть и диск, чем считает). Бэкенды
+# если их нет и поставить нельзя — остановка до любого теста с командой, что выполнить.
+# Недостающие apt-get ставит, пока pip ставит .venv (оба больше ждут сеть и диск, чем
+# считают); линтер идёт, пока ставятся бэкенды. Бэкенды
 # ставятся до модульных тестов, чтобы тесты переноса моделей между бэкендами и обучения на
 # двух устройствах не пропускались. Шесть наборов тестов друг от друга не зависят и идут по
 # два сразу: поодиночке они большую часть времени ждут подпроцессы (ядра Jupyter, песочницу,
@@ -66,14 +68,17 @@ lab: setup
 # каждый процесс тестов считает в один поток (межоперационные потоки TensorFlow остаются —
 # их ждёт MirroredStrategy).
 TEST_THREADS := OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1
-test: system-deps
-	$(MAKE) -j2 lint backends
+test: system-deps-check
+	$(MAKE) -j3 system-deps lint backends
 	@echo "== шесть наборов тестов, по два сразу: вывод каждого — по его окончании"
 	$(TEST_THREADS) $(MAKE) -j2 --keep-going --output-sync=target unit-grading unit-core \
 	  $(BACKEND_UNITS) test-browser nbval
 
 system-deps:
 	@bash tools/system_deps.sh
+
+system-deps-check:
+	@bash tools/system_deps.sh --check
 
 # ruff (правила и единое оформление: `ruff format` исправляет), затем поиск повторяющегося
 # кода в обоих пакетах, студента и преподавателя (одно место для каждой идеи).

@@ -3,7 +3,11 @@
 # которой выполняются работы студентов) и Chromium (браузерные тесты JupyterLab).
 # Недостающие ставит apt-get (root или sudo без пароля); если поставить нельзя, сразу
 # останавливается и печатает одну команду, которую нужно выполнить, — до любого теста.
+# С --check только проверяет, что пакеты есть или их можно поставить (ничего не ставит):
+# `make test` проверяет так в самом начале, а ставит параллельно с установкой .venv.
 set -euo pipefail
+check_only=false
+[ "${1:-}" = "--check" ] && check_only=true
 
 missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
@@ -27,6 +31,7 @@ if ! command -v apt-get >/dev/null 2>&1; then
        "менеджером пакетов своей системы (bubblewrap — программа bwrap, chromium)." >&2
   exit 1
 fi
+$check_only && exit 0
 echo "== ставлю системные пакеты для тестов: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
