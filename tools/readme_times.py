@@ -116,7 +116,7 @@ def test_paragraph(records: list[dict]) -> str:
     """Абзац о последнем прошедшем ``make test``: время, процессор, каждый набор тестов."""
     records = [r for r in records if r.get("command") != RUN_COMMAND]
     if not records:
-        return "`make test` ещё не замерен: `python tools/time_make_test.py -- bash .ci/run`."
+        return "`make test` ещё не замерен: `python tools/time_make_test.py -- make test`."
     r = records[-1]
     cpu = ""
     if r.get("busy_seconds"):

@@ -3,12 +3,12 @@ docs/benchmarks.md.
 
 Два способа получить запись:
 
-* ``python tools/time_make_test.py -- bash .ci/run`` — выполнить команду (вывод идёт на экран
+* ``python tools/time_make_test.py -- make test`` — выполнить команду (вывод идёт на экран
   как обычно) и записать её время, процессорное время её дочерних процессов и всей машины за
   это время, среднюю загрузку машины до и после, коммит и итог каждого набора тестов (строки
   pytest «N passed … in Xs»);
 * ``python tools/time_make_test.py --from-log LOG`` — то же по сохранённому выводу команды
-  ``time bash .ci/run > LOG 2>&1`` (время и процессор — из строк ``real``/``user``/``sys``
+  ``time make test > LOG 2>&1`` (время и процессор — из строк ``real``/``user``/``sys``
   в конце, загрузка тогда неизвестна; ``--commit`` — какой коммит проверялся).
 
 ``--command "make run"`` с ``--from-log`` записывает прогон ``make run`` по выводу
@@ -143,7 +143,7 @@ def run(command: list[str]) -> tuple[int, dict]:
 
 
 def from_log(
-    path: Path, commit_id: str | None = None, command: str = "bash .ci/run"
+    path: Path, commit_id: str | None = None, command: str = "make test"
 ) -> tuple[int, dict]:
     """Запись по выводу ``time КОМАНДА`` (или ``/usr/bin/time -v``); дата — время изменения
     файла (конец прогона)."""
@@ -179,12 +179,12 @@ def save(record: dict, path: Path | None = None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--from-log", type=Path, help="сохранённый вывод `time bash .ci/run`")
+    parser.add_argument("--from-log", type=Path, help="сохранённый вывод `time make test`")
     parser.add_argument("--commit", help="коммит, который проверялся (для --from-log)")
     parser.add_argument(
         "--command",
         dest="log_command",
-        default="bash .ci/run",
+        default="make test",
         help=f"чей вывод в --from-log (или {RUN_COMMAND!r})",
     )
     parser.add_argument("command", nargs="*", help="команда проверки (после --)")
