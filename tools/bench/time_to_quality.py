@@ -139,7 +139,6 @@ def faces_quality(vae, classifier, train_images, train_labels, test_x, attribute
 
 def prepare_faces(recipe, seed):
     """Модель ноутбука 03, данные из памяти; возвращает (vae, набор, шагов в эпохе, мера)."""
-
     from course_utils.celeba import load_celeba_arrays, memory_batches
     from course_utils.face_attributes import train_attribute_classifier
     from course_utils.generated_faces import RENDERED_ATTRIBUTES, generate_celeba_sample
