@@ -70,6 +70,15 @@ WORKER = textwrap.dedent(
             vae.save(f"{out_dir}/{name}.keras")
             np.save(f"{out_dir}/{name}_x.npy", x)
             np.save(f"{out_dir}/{name}_z_mean.npy", keras.ops.convert_to_numpy(vae(x)[0]))
+        open(f"{out_dir}/saved", "w").close()  # метка пишется последней: модели готовы
+
+    def wait_until_saved(dirs, timeout=300):
+        import os, time
+        deadline = time.monotonic() + timeout
+        while not all(os.path.exists(f"{d}/saved") for d in dirs):
+            missing = [d for d in dirs if not os.path.exists(f"{d}/saved")]
+            assert time.monotonic() < deadline, f"за {timeout} с не сохранены модели в {missing}"
+            time.sleep(0.1)
 
     def load(in_dirs):
         import course_utils.vae  # noqa: F401  регистрирует классы для загрузки
@@ -132,11 +141,12 @@ WORKER = textwrap.dedent(
 
     if __name__ == "__main__":
         mode = sys.argv[1]
-        if mode == "load_save":
-            # argv: папка для своей модели, затем папки чужих моделей для загрузки
-            result = load(sys.argv[3:])
+        if mode == "save_load":
+            # argv: папка для своих моделей, затем папки чужих: сохранить свои, дождаться чужих
+            # (их сохраняют другие процессы в то же время) и загрузить их
             save(sys.argv[2])
-            print("RESULT", json.dumps(result))
+            wait_until_saved(sys.argv[3:])
+            print("RESULT", json.dumps(load(sys.argv[3:])))
         else:
             compare()
     '''
@@ -150,22 +160,38 @@ def _worker_functions() -> dict:
     return namespace
 
 
-def run_worker(tmp_path, backend, *args, extra_env=None):
-    """Запускает рабочий скрипт под ``backend`` и возвращает словарь из строки RESULT."""
-    script = tmp_path / "backend_worker.py"
+def _start_worker(tmp_path, backend, *args, extra_env=None) -> subprocess.Popen:
+    """Запускает рабочий скрипт под ``backend`` (не дожидаясь его)."""
+    script = tmp_path / f"backend_worker_{backend}.py"  # свой файл: процессы идут одновременно
     script.write_text(WORKER)
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
     env.update(extra_env or {})
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, str(script), *map(str, args)],
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=600,
     )
-    assert proc.returncode == 0, f"{backend}: {' '.join(map(str, args))}\n{proc.stderr[-4000:]}"
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    proc.label = f"{backend}: {' '.join(map(str, args))}"
+    return proc
+
+
+def _worker_result(proc: subprocess.Popen):
+    """Ждёт рабочий скрипт и возвращает словарь из его строки RESULT."""
+    try:
+        stdout, stderr = proc.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        stdout, stderr = proc.communicate()
+    assert proc.returncode == 0, f"{proc.label}\n{stderr[-4000:]}"
+    lines = [line for line in stdout.splitlines() if line.startswith("RESULT ")]
     return json.loads(lines[-1][len("RESULT ") :]) if lines else None
+
+
+def run_worker(tmp_path, backend, *args, extra_env=None):
+    """Запускает рабочий скрипт под ``backend`` и возвращает словарь из строки RESULT."""
+    return _worker_result(_start_worker(tmp_path, backend, *args, extra_env=extra_env))
 
 
 @only_default_backend
@@ -173,32 +199,47 @@ def run_worker(tmp_path, backend, *args, extra_env=None):
     len(INSTALLED) < 2, reason="нужны хотя бы два бэкенда (pip install .[jax,torch])"
 )
 def test_saved_model_loads_under_other_backends_with_same_z_mean(tmp_path):
-    # Каждый бэкенд по очереди загружает модели всех предыдущих и сохраняет свою; затем
-    # каждый, кроме последнего, загружает модели последующих. Для трёх бэкендов это все
-    # 6 пар за 5 шагов; шаги TensorFlow идут в процессе теста (он сам под TensorFlow).
-    steps = [(b, INSTALLED[:i]) for i, b in enumerate(INSTALLED)]
-    steps += [(b, INSTALLED[i + 1 :]) for i, b in enumerate(INSTALLED[:-1])]
-    saved = {}
+    # Каждый бэкенд сохраняет свои модели, ждёт, пока сохранят остальные, и загружает все
+    # чужие: для трёх бэкендов это все 6 пар. Другие бэкенды — в своих процессах, запущенных
+    # одновременно; TensorFlow — в процессе теста (он сам под TensorFlow): сохраняет первым,
+    # загружает чужие, когда процессы закончат.
+    folders = {backend: tmp_path / backend for backend in INSTALLED}
+    for folder in folders.values():
+        folder.mkdir()
+    here = keras.backend.backend()
+    worker = _worker_functions()
+    worker["save"](str(folders[here]))
+    running = {
+        backend: _start_worker(
+            tmp_path,
+            backend,
+            "save_load",
+            folders[backend],
+            *(folders[other] for other in INSTALLED if other != backend),
+        )
+        for backend in INSTALLED
+        if backend != here
+    }
+    try:
+        diffs = {backend: _worker_result(proc) for backend, proc in running.items()}
+    finally:  # упал один — второй не ждёт его моделей до конца своего срока
+        for proc in running.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    diffs[here] = worker["load"]([str(folders[other]) for other in INSTALLED if other != here])
     checked = set()
-    for step, (backend, savers) in enumerate(steps):
-        out = tmp_path / f"step{step}_{backend}"
-        out.mkdir()
-        folders = [saved[saver] for saver in savers]
-        if backend == keras.backend.backend():
-            worker = _worker_functions()
-            diffs = worker["load"](list(map(str, folders)))
-            worker["save"](str(out))
-        else:
-            diffs = run_worker(tmp_path, backend, "load_save", out, *folders)
-        assert len(diffs) == 2 * len(folders)
-        for saver, folder in zip(savers, folders):
+    for backend, loaded in diffs.items():
+        assert len(loaded) == 2 * (len(INSTALLED) - 1), (backend, loaded)
+        for saver in INSTALLED:
+            if saver == backend:
+                continue
             for name in ("fashion", "face"):
-                diff = diffs[f"{folder}/{name}"]
+                diff = loaded[f"{folders[saver]}/{name}"]
                 assert diff < 1e-5, (
                     f"{name}: сохранено под {saver}, загружено под {backend}: z_mean отличается на {diff}"
                 )
-                checked.add((saver, backend))
-        saved.setdefault(backend, out)
+            checked.add((saver, backend))
     assert len(checked) == len(INSTALLED) * (len(INSTALLED) - 1)
 
 

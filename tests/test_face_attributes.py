@@ -5,15 +5,13 @@ import itertools
 import numpy as np
 import pytest
 
-from course_utils.celeba import load_celeba_arrays
 from course_utils.face_attributes import (
     AUC_BAR,
     AttributeClassifier,
     report_attribute_effects,
     roc_auc,
-    train_attribute_classifier,
 )
-from course_utils.generated_faces import RENDERED_ATTRIBUTES, generate_celeba_sample
+from course_utils.generated_faces import RENDERED_ATTRIBUTES
 
 
 def _auc_by_pairs(labels, scores):
@@ -34,20 +32,8 @@ def test_roc_auc_matches_pair_counting():
     assert np.isnan(roc_auc([1, 1], [0.1, 0.2]))
 
 
-@pytest.fixture(scope="module")
-def classifier(tmp_path_factory):
-    root = generate_celeba_sample(
-        n_images=800, seed=11, cache=tmp_path_factory.mktemp("f"), verbose=False
-    )
-    names = (*RENDERED_ATTRIBUTES, "Young")  # Young в нарисованном наборе — случайный шум
-    # 32×32 вместо 64×64: обучение вчетверо дешевле, а шесть нарисованных атрибутов видны и
-    # так (AUC 0,94–1,00 после 24 эпох). Классификатор 64×64 проверяет ноутбук 03.
-    images, labels = load_celeba_arrays(names, data_dir=root, image_size=32)
-    return train_attribute_classifier(images, labels, names, epochs=24), images, labels
-
-
-def test_classifier_measures_rendered_attributes_and_not_noise(classifier):
-    clf, images, labels = classifier
+def test_classifier_measures_rendered_attributes_and_not_noise(faces_classifier):
+    clf, images, labels = faces_classifier
     clf.report()
     assert len(clf.holdout) == 200 and clf.holdout.min() == 600  # последние 25 %
     for name in RENDERED_ATTRIBUTES:
