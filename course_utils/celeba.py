@@ -67,7 +67,7 @@ def celeba_dir(data_dir=None) -> Path:
     Порядок поиска: аргумент ``data_dir``; переменная ``CELEBA_DIR``;
     ``<COURSE_DATA>/celeba-dataset``, если ``COURSE_DATA`` — папка; при
     ``COURSE_DATA=sample`` — сгенерированный набор в кэше курса (создаётся при первом
-    вызове). Иначе набор скачивается с Kaggle через ``kagglehub`` (в Colab он установлен);
+    вызове; в профиле CI, ``COURSE_FAST=1``, — меньший, ``FAST_SAMPLE_SIZE`` лиц). Иначе набор скачивается с Kaggle через ``kagglehub`` (в Colab он установлен);
     если ``kagglehub`` нет или загрузка не удалась, печатается, что случилось и как это
     исправить, и берётся сгенерированный набор.
     """
@@ -78,7 +78,7 @@ def celeba_dir(data_dir=None) -> Path:
         if local is not None:
             data_dir = local / "celeba-dataset"
         elif config.use_sample_data():
-            return generated_faces.generate_celeba_sample()
+            return _generated_sample()
         else:
             downloaded, problem = _download_with_kagglehub()
             if downloaded is not None:
@@ -88,11 +88,18 @@ def celeba_dir(data_dir=None) -> Path:
                 "лица). " + _how_to_get_data(),
                 stacklevel=2,
             )
-            return generated_faces.generate_celeba_sample()
+            return _generated_sample()
     path = Path(data_dir).expanduser()
     if not path.is_dir():
         raise FileNotFoundError(f"Папки с CelebA нет: {path}. " + _how_to_get_data())
     return path
+
+
+def _generated_sample() -> Path:
+    """Сгенерированная замена CelebA: в профиле CI — меньшая (ему хватает 512 лиц)."""
+    if config.fast_mode():
+        return generated_faces.generate_celeba_sample(generated_faces.FAST_SAMPLE_SIZE)
+    return generated_faces.generate_celeba_sample()
 
 
 def _download_with_kagglehub():

@@ -61,16 +61,25 @@ def test_folder_lookup_order(tmp_path, monkeypatch, sample_root):
     # COURSE_DATA=sample: сгенерированный набор из кэша курса
     monkeypatch.delenv("CELEBA_DIR")
     monkeypatch.setenv("COURSE_DATA", "sample")
+    full, fast = generated_faces.SAMPLE_SIZE, generated_faces.FAST_SAMPLE_SIZE
+    monkeypatch.delenv("COURSE_FAST", raising=False)
     calls = []
     monkeypatch.setattr(
-        generated_faces, "generate_celeba_sample", lambda: calls.append(1) or sample_root
+        generated_faces,
+        "generate_celeba_sample",
+        lambda n_images=full: calls.append(n_images) or sample_root,
     )
-    assert celeba.celeba_dir() == sample_root and calls == [1]
+    assert celeba.celeba_dir() == sample_root and calls == [full]
+    # профиль CI рисует меньше лиц: ноутбуку 03 в нём нужно 512
+    monkeypatch.setenv("COURSE_FAST", "1")
+    assert celeba.celeba_dir() == sample_root and calls == [full, fast]
+    monkeypatch.delenv("COURSE_FAST")
+    calls.clear()
     # без настроек и без kagglehub: предупреждение с инструкцией и нарисованные лица
     monkeypatch.delenv("COURSE_DATA")
     monkeypatch.setitem(sys.modules, "kagglehub", None)  # import kagglehub -> ImportError
     with pytest.warns(UserWarning, match="kagglehub") as caught:
-        assert celeba.celeba_dir() == sample_root and calls == [1, 1]
+        assert celeba.celeba_dir() == sample_root and calls == [full]
     assert "COURSE_DATA=sample" in str(caught[0].message)
 
 

@@ -378,13 +378,17 @@ subprocess.Popen([sys.executable, "-c", "import time  # vae-grading-detached-mar
 subprocess.Popen(["sh", "-c", "(setsid sleep 100007 &) ; exit 0"])
 """
 
+# Ячейка, которая не прерывается: прерывание ядра (SIGINT) проглочено. Ждёт во сне, а не в
+# пустом цикле: песочнице всё равно, занят ли процессор, а тесты рядом его не теряют (пустой
+# цикл жёг одно ядро 55 с: предел ячейки и ожидание ответа ядра после прерывания).
 SIGINT_LOOP = """
-import signal
+import signal, time
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 while True:
-    pass
+    time.sleep(1)
 """
 
+# Обычная ошибка студента: бесконечный цикл, который занимает процессор, но прерывается.
 ENDLESS_LOOP = "while True:\n    pass\n"
 
 MEMORY_HOG = """
