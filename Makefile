@@ -15,7 +15,7 @@ export MALLOC_TRIM_THRESHOLD_ ?= 4000000000
 MANIFEST = $(BIN)/python -m course_utils.manifest --root $(CURDIR)
 
 .PHONY: setup backends run lab test system-deps system-deps-check lint unit unit-core \
-        unit-grading unit-backends \
+        unit-grading unit-grading-gallery unit-grading-rest unit-backends \
         unit-jax unit-torch nbval test-browser \
         test-backends test-oldest release grade regrade sample-data bench times quality clean set-repo
 
@@ -58,7 +58,7 @@ lab: setup
 # Недостающие apt-get ставит, пока pip ставит .venv (оба больше ждут сеть и диск, чем
 # считают); линтер идёт, пока ставятся бэкенды. Бэкенды
 # ставятся до модульных тестов, чтобы тесты переноса моделей между бэкендами и обучения на
-# двух устройствах не пропускались. Шесть наборов тестов друг от друга не зависят и идут по
+# двух устройствах не пропускались. Семь наборов тестов друг от друга не зависят и идут по
 # два сразу: поодиночке они большую часть времени ждут подпроцессы (ядра Jupyter, песочницу,
 # браузер) и не занимают обоих ядер (docs/benchmarks.md). Вывод набора печатается целиком,
 # когда он закончится; самые долгие — первыми. Упавший набор не останавливает остальные
@@ -70,9 +70,9 @@ lab: setup
 TEST_THREADS := OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1
 test: system-deps-check
 	$(MAKE) -j3 system-deps lint backends
-	@echo "== шесть наборов тестов, по два сразу: вывод каждого — по его окончании"
-	$(TEST_THREADS) $(MAKE) -j2 --keep-going --output-sync=target unit-grading unit-core \
-	  $(BACKEND_UNITS) test-browser nbval
+	@echo "== семь наборов тестов, по два сразу: вывод каждого — по его окончании"
+	$(TEST_THREADS) $(MAKE) -j2 --keep-going --output-sync=target unit-grading-gallery \
+	  unit-core test-browser unit-grading-rest $(BACKEND_UNITS) nbval
 
 system-deps:
 	@bash tools/system_deps.sh
@@ -97,8 +97,17 @@ unit: unit-core unit-grading
 unit-core: setup
 	$(PYTEST) tests --ignore=tests/browser $(addprefix --ignore=,$(GRADING_TESTS))
 
-unit-grading: setup
-	$(PYTEST) $(GRADING_TESTS)
+# Проверка заданий — два набора: галерея работ и атаки (один запуск grade_all, самый долгий
+# набор; почти минуту он ждёт зависшие работы, не занимая процессора) и все остальные тесты
+# проверки. Порознь make test делит их между двумя потоками.
+GALLERY_TESTS := tests/grading/test_grading_suite.py
+unit-grading: unit-grading-gallery unit-grading-rest
+
+unit-grading-gallery: setup
+	$(PYTEST) $(GALLERY_TESTS)
+
+unit-grading-rest: setup
+	$(PYTEST) $(GRADING_TESTS) --ignore=$(GALLERY_TESTS)
 
 # Модульные тесты под JAX и PyTorch, каждый бэкенд в своём процессе (nbgrader и браузер —
 # только под TensorFlow: они выполняют ноутбуки в отдельных ядрах). Тесты с пометкой

@@ -52,6 +52,16 @@ def test_each_suite_is_named_by_the_command_or_header_before_its_summary():
     assert parsed["times"] == {"real": 1503.5, "user": 1808.57, "sys": 272.201}
 
 
+def test_the_two_grading_suites_have_their_own_names():
+    gallery = ".venv/bin/python -m pytest -p no:cacheprovider tests/grading/test_grading_suite.py"
+    rest = (
+        ".venv/bin/python -m pytest -p no:cacheprovider tests/grading tests/test_grading.py "
+        "--ignore=tests/grading/test_grading_suite.py"
+    )
+    assert test_times.suite_name(gallery) == "проверка заданий: галерея работ и атаки"
+    assert test_times.suite_name(rest) == "проверка заданий: семестр, оценки, LMS"
+
+
 def test_a_log_with_a_failed_suite_is_not_recorded(tmp_path, monkeypatch):
     log = tmp_path / "ci.log"
     log.write_text(LOG, encoding="utf-8")

@@ -59,6 +59,8 @@ def suite_name(label: str) -> str:
         ("KERAS_BACKEND=jax", "модульные тесты, JAX"),
         ("KERAS_BACKEND=torch", "модульные тесты, PyTorch"),
         ("--nbval", "ноутбуки (nbval)"),
+        ("--ignore=tests/grading/test_grading_suite.py", "проверка заданий: семестр, оценки, LMS"),
+        ("tests/grading/test_grading_suite.py", "проверка заданий: галерея работ и атаки"),
         ("--ignore=tests/grading", "модульные тесты, TensorFlow"),
         ("--ignore=tests/browser", "модульные тесты и проверка заданий, TensorFlow"),
         ("tests/browser", "браузер"),
