@@ -8,6 +8,12 @@
 сохранённым в ноутбуках. Один прогон проверяет и выводы ноутбуков, и то, что курс работает
 из установленного пакета (раньше это были два отдельных выполнения каждого ноутбука).
 
+CelebA ноутбуки получают так, как в Colab после ``kagglehub``: папку в раскладке Kaggle
+без пометки генератора (нарисованные лица, ``CELEBA_DIR``). Ноутбук должен принять их за
+настоящий набор и всё равно измерить векторы атрибутов: это проверяет ячейка
+``REAL_CELEBA_CHECK`` перед проверкой wheel. Встроенные нарисованные лица (``COURSE_DATA=sample``)
+ноутбук 03 берёт в браузерном тесте и в ``make run``.
+
 Запуск: ``python tools/nbval_wheel.py [ноутбук ...] [-- аргументы pytest]``; без ноутбуков —
 ``run-list`` из ``course.toml`` (версии заданий для студентов не решены, вместо них — эталоны).
 """
@@ -35,20 +41,51 @@ WHEEL_CHECK = (
     "assert course_utils.__file__.startswith({venv!r}), course_utils.__file__"
 )
 
+#: Ячейка после ноутбука с CelebA (переменные ноутбука 03): набор без пометки генератора —
+#: «настоящий», и классификатор всё равно измерил каждый вектор атрибута.
+REAL_CELEBA_CHECK = (
+    "# make nbval: CelebA в раскладке Kaggle ноутбук считает настоящим и всё равно измеряет\n"
+    "# каждый вектор атрибута независимым классификатором.\n"
+    "assert REAL_DATA, DATA_NAME\n"
+    "assert set(classifier.auc) == set(ATTRIBUTES), classifier.auc\n"
+    "assert set(verdicts) == set(ATTRIBUTES), verdicts"
+)
+#: Сколько лиц в раскладке Kaggle: быстрому профилю ноутбука 03 нужно 512.
+REAL_CELEBA_IMAGES = 600
 
-def copy_alone(notebook: Path, folder: Path, venv: Path) -> Path:
-    """Копия ноутбука одна в пустой папке, с проверкой источника пакета в конце."""
-    nb = json.loads(notebook.read_text(encoding="utf-8"))
-    nb["cells"].append(
-        {
-            "cell_type": "code",
-            "execution_count": None,
-            "id": "wheel-check",
-            "metadata": {},
-            "outputs": [],
-            "source": WHEEL_CHECK.format(venv=str(venv)),
-        }
+
+def _code_cell(cell_id: str, source: str) -> dict:
+    return {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": cell_id,
+        "metadata": {},
+        "outputs": [],
+        "source": source,
+    }
+
+
+def kaggle_layout_celeba(datasets: Path) -> Path:
+    """``<datasets>/celeba-dataset``: нарисованные лица в раскладке Kaggle, без пометки
+    генератора (``manifest.json``), — для ноутбука неотличимы от настоящего CelebA."""
+    from course_utils.generated_faces import generate_celeba_sample, is_generated
+
+    drawn = generate_celeba_sample(
+        n_images=REAL_CELEBA_IMAGES, seed=5, cache=datasets.parent / "drawn", verbose=False
     )
+    folder = datasets / "celeba-dataset"
+    shutil.copytree(drawn, folder, ignore=shutil.ignore_patterns("manifest.json"))
+    assert not is_generated(folder)
+    return folder
+
+
+def copy_alone(notebook: Path, folder: Path, venv: Path, real_celeba: bool = False) -> Path:
+    """Копия ноутбука одна в пустой папке, с проверкой источника пакета в конце (и, если
+    ``real_celeba``, — с проверкой того, что CelebA ноутбук принял за настоящий)."""
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    if real_celeba:
+        nb["cells"].append(_code_cell("real-celeba-check", REAL_CELEBA_CHECK))
+    nb["cells"].append(_code_cell("wheel-check", WHEEL_CHECK.format(venv=str(venv))))
     folder.mkdir(parents=True)
     copy = folder / notebook.name
     copy.write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
@@ -63,7 +100,14 @@ def main(argv: list[str]) -> int:
     BUILD.mkdir(parents=True)
     wheel = build_wheel(BUILD / "src", BUILD / "dist")
     wheel_env = make_env(wheel, BUILD / "venv", BUILD / "home")
-    copies = [copy_alone(p, BUILD / "run" / p.stem, wheel_env["venv"]) for p in paths]
+    course = manifest.load(ROOT)
+    with_celeba = {(ROOT / n.path).resolve() for n in course.notebooks if "celeba" in n.datasets}
+    real_celeba = {p for p in paths if p.resolve() in with_celeba}
+    if real_celeba:
+        wheel_env["env"]["CELEBA_DIR"] = str(kaggle_layout_celeba(BUILD / "datasets"))
+    copies = [
+        copy_alone(p, BUILD / "run" / p.stem, wheel_env["venv"], p in real_celeba) for p in paths
+    ]
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--durations=15"]
     cmd += ["--nbval-lax", f"--nbval-kernel-name={KERNEL}", *pytest_args, *map(str, copies)]
     print(" ".join(cmd), flush=True)
