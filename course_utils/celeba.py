@@ -67,7 +67,8 @@ def celeba_dir(data_dir=None) -> Path:
     Порядок поиска: аргумент ``data_dir``; переменная ``CELEBA_DIR``;
     ``<COURSE_DATA>/celeba-dataset``, если ``COURSE_DATA`` — папка; при
     ``COURSE_DATA=sample`` — сгенерированный набор в кэше курса (создаётся при первом
-    вызове; в профиле CI, ``COURSE_FAST=1``, — меньший, ``FAST_SAMPLE_SIZE`` лиц). Иначе набор скачивается с Kaggle через ``kagglehub`` (в Colab он установлен);
+    вызове; в профиле CI, ``COURSE_FAST=1``, — меньший, ``FAST_SAMPLE_SIZE`` лиц). Иначе
+    набор скачивается с Kaggle через ``kagglehub`` (в Colab он установлен);
     если ``kagglehub`` нет или загрузка не удалась, печатается, что случилось и как это
     исправить, и берётся сгенерированный набор.
     """

@@ -75,8 +75,7 @@ WORKER = textwrap.dedent(
     def wait_until_saved(dirs, timeout=300):
         import os, time
         deadline = time.monotonic() + timeout
-        while not all(os.path.exists(f"{d}/saved") for d in dirs):
-            missing = [d for d in dirs if not os.path.exists(f"{d}/saved")]
+        while missing := [d for d in dirs if not os.path.exists(f"{d}/saved")]:
             assert time.monotonic() < deadline, f"за {timeout} с не сохранены модели в {missing}"
             time.sleep(0.1)
 
@@ -173,7 +172,6 @@ def _start_worker(tmp_path, backend, *args, extra_env=None) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
     )
-    proc.label = f"{backend}: {' '.join(map(str, args))}"
     return proc
 
 
@@ -184,7 +182,8 @@ def _worker_result(proc: subprocess.Popen):
     except subprocess.TimeoutExpired:
         proc.kill()
         stdout, stderr = proc.communicate()
-    assert proc.returncode == 0, f"{proc.label}\n{stderr[-4000:]}"
+    # proc.args[1:] — скрипт (в имени — бэкенд) и его аргументы
+    assert proc.returncode == 0, f"{' '.join(map(str, proc.args[1:]))}\n{stderr[-4000:]}"
     lines = [line for line in stdout.splitlines() if line.startswith("RESULT ")]
     return json.loads(lines[-1][len("RESULT ") :]) if lines else None
 

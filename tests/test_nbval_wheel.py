@@ -43,12 +43,12 @@ def test_wheel_check_fails_when_the_package_comes_from_elsewhere(tmp_path):
 
 def test_celeba_in_the_kaggle_layout_looks_real_to_the_course(tmp_path):
     from course_utils.celeba import load_celeba_arrays
-    from course_utils.generated_faces import is_generated
+    from course_utils.generated_faces import FAST_SAMPLE_SIZE, is_generated
 
     folder = nbval_wheel.kaggle_layout_celeba(tmp_path / "datasets")
     assert folder == tmp_path / "datasets" / "celeba-dataset" and not is_generated(folder)
     images, labels = load_celeba_arrays(("Smiling",), data_dir=folder, image_size=16)
-    assert len(images) == len(labels) == nbval_wheel.REAL_CELEBA_IMAGES
+    assert len(images) == len(labels) == FAST_SAMPLE_SIZE
     # Папку, которая уже есть, функция не трогает: копирование в неё падает.
     with pytest.raises(FileExistsError):
         nbval_wheel.kaggle_layout_celeba(tmp_path / "datasets")

@@ -50,8 +50,6 @@ REAL_CELEBA_CHECK = (
     "assert set(classifier.auc) == set(ATTRIBUTES), classifier.auc\n"
     "assert set(verdicts) == set(ATTRIBUTES), verdicts"
 )
-#: Сколько лиц в раскладке Kaggle: быстрому профилю ноутбука 03 нужно 512.
-REAL_CELEBA_IMAGES = 600
 
 
 def _code_cell(cell_id: str, source: str) -> dict:
@@ -68,10 +66,11 @@ def _code_cell(cell_id: str, source: str) -> dict:
 def kaggle_layout_celeba(datasets: Path) -> Path:
     """``<datasets>/celeba-dataset``: нарисованные лица в раскладке Kaggle, без пометки
     генератора (``manifest.json``), — для ноутбука неотличимы от настоящего CelebA."""
-    from course_utils.generated_faces import generate_celeba_sample, is_generated
+    from course_utils.generated_faces import FAST_SAMPLE_SIZE, generate_celeba_sample, is_generated
 
+    # Столько же лиц, сколько рисует профиль CI, где nbval выполняет ноутбуки.
     drawn = generate_celeba_sample(
-        n_images=REAL_CELEBA_IMAGES, seed=5, cache=datasets.parent / "drawn", verbose=False
+        n_images=FAST_SAMPLE_SIZE, seed=5, cache=datasets.parent / "drawn", verbose=False
     )
     folder = datasets / "celeba-dataset"
     shutil.copytree(drawn, folder, ignore=shutil.ignore_patterns("manifest.json"))
